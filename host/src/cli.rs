@@ -1,0 +1,174 @@
+//! Command-line interface: the argument definitions and one function per command.
+
+use crate::runtime::secrets::{EnvSecrets, SecretStore};
+use crate::runtime::{kv::MemoryKv, LoadError, Runtime, RuntimeOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a runtime failure (a platform, a plugin, the store).
+pub const EXIT_RUNTIME: u8 = 1;
+/// Exit code: the command line was wrong (clap uses 2 as well).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: configuration, manifest or plugin refused at load.
+pub const EXIT_CONFIG: u8 = 3;
+
+/// forecourt: keeps a dealer's stock correct and current on every listing platform.
+#[derive(Debug, Parser)]
+#[command(name = "forecourt", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter (overrides RUST_LOG), e.g. `info` or `forecourt=debug`.
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sync sample UK stock through the reference plugins to local outputs and tell the story.
+    Demo(crate::demo::DemoArgs),
+    /// Inspect and check plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Measure the plugin runtime and print the figures (reported, not asserted).
+    Bench(crate::bench::BenchArgs),
+}
+
+/// `forecourt plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Show a component's world, contract version, imports, exports and grants, and whether they match its manifest.
+    Inspect {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        /// Its manifest (default: beside the component, with `.toml`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a plugin exactly as the host would (review, compile, instantiate) and call describe().
+    Check {
+        /// The component (`.wasm`).
+        component: PathBuf,
+        /// Its manifest (default: beside the component, with `.toml`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+}
+
+/// Set up `tracing` on stderr.
+pub fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = global
+        .log
+        .as_deref()
+        .map(EnvFilter::new)
+        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match global.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// A configuration problem: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The exit code for an error that ended a command.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    let config = error.chain().any(|e| {
+        e.is::<ConfigError>() || e.is::<LoadError>() || e.is::<crate::manifest::ManifestError>()
+    });
+    if config {
+        EXIT_CONFIG
+    } else {
+        EXIT_RUNTIME
+    }
+}
+
+/// A runtime for one-off commands: in-memory key-value state, secrets from the environment.
+pub fn simple_runtime(cache_dir: Option<PathBuf>) -> anyhow::Result<Runtime> {
+    Runtime::new(RuntimeOptions {
+        cache_dir,
+        kv: Arc::new(MemoryKv::default()),
+        secrets: Arc::new(EnvSecrets) as Arc<dyn SecretStore>,
+        pooling: true,
+    })
+}
+
+/// Run one command; the `u8` is the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
+        Command::Plugin(PluginCommand::Inspect {
+            component,
+            manifest,
+            json,
+        }) => {
+            let report = crate::inspect::inspect(&component, manifest.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(if report.verdict.is_ok() { EXIT_OK } else { EXIT_CONFIG })
+        }
+        Command::Plugin(PluginCommand::Check { component, manifest }) => {
+            let runtime = simple_runtime(None)?;
+            let plugin = runtime.load(&component, manifest.as_deref(), Default::default())?;
+            match plugin.world() {
+                crate::contract::World::ListingPlatform => {
+                    let info = plugin.platform_info().await?;
+                    println!(
+                        "ok: {} {} ({:?} platform, batch size {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.kind,
+                        info.batch_size,
+                        plugin.contract_version()
+                    );
+                }
+                crate::contract::World::DmsSource => {
+                    let info = plugin.source_info().await?;
+                    println!(
+                        "ok: {} {} (source, incremental {}, push {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.incremental,
+                        info.push,
+                        plugin.contract_version()
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! forecourt: a stock-feed integration hub for car dealers.
+//!
+//! Vehicles flow from DMS sources to listing platforms; both ends are
+//! sandboxed WebAssembly components (see [`runtime`]). docs/ARCHITECTURE.md
+//! maps the modules and the path a vehicle record takes.
+
+pub mod bench;
+pub mod cli;
+pub mod contract;
+pub mod demo;
+pub mod inspect;
+pub mod manifest;
+pub mod pii;
+pub mod runtime;
+pub mod sample;

@@ -1,0 +1,23 @@
+//! The `forecourt` binary: parse arguments, set up logging, run one command,
+//! map the outcome to an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = <forecourt::cli::Cli as clap::Parser>::parse();
+    forecourt::cli::init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(forecourt::cli::EXIT_RUNTIME);
+        }
+    };
+    match runtime.block_on(forecourt::cli::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(forecourt::cli::exit_code_for(&error))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Shared helpers for the end-to-end and adversarial tests: where the built
+//! components are, manifests written on the fly, a runtime, and a recording
+//! HTTP server on loopback.
+
+use forecourt::runtime::kv::MemoryKv;
+use forecourt::runtime::secrets::MemorySecrets;
+use forecourt::runtime::{Runtime, RuntimeOptions};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Where `cargo xtask plugins` stages components.
+pub fn staged_dir() -> PathBuf {
+    workspace_root().join("target/forecourt-plugins")
+}
+
+/// The bytes of a staged component; fails with instructions when missing.
+pub fn component_bytes(relative: &str) -> Vec<u8> {
+    let path = staged_dir().join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "component {} is missing ({e}); build the plugins first with `cargo xtask plugins` (`cargo xtask test` does it for you)",
+            path.display()
+        )
+    })
+}
+
+/// Hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Copy a component into `dir` as `<id>.wasm` and write `<id>.toml` with its
+/// sha256 and the extra manifest text; returns the component path.
+pub fn stage_with_manifest(dir: &Path, id: &str, kind: &str, wasm: &[u8], extra: &str) -> PathBuf {
+    let path = dir.join(format!("{id}.wasm"));
+    std::fs::write(&path, wasm).unwrap();
+    let manifest = format!(
+        "[plugin]\nid = \"{id}\"\nkind = \"{kind}\"\nversion = \"0.1.0\"\ncontract = \"1.0.0\"\nsha256 = \"{}\"\n{extra}",
+        sha256_hex(wasm)
+    );
+    std::fs::write(path.with_extension("toml"), manifest).unwrap();
+    path
+}
+
+/// A runtime with in-memory state and the given secrets.
+pub fn runtime(secrets: Arc<MemorySecrets>, cache_dir: Option<PathBuf>) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        cache_dir,
+        kv: Arc::new(MemoryKv::default()),
+        secrets,
+        pooling: true,
+    })
+    .expect("runtime starts")
+}
+
+/// One request as the recording server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Method and path.
+    pub line: String,
+    /// Every header, lower-case names.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A loopback HTTP server that answers 200 "hello" and records requests.
+pub struct RecordingServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it received.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl RecordingServer {
+    /// Start on an ephemeral loopback port.
+    pub async fn start() -> Self {
+        use hyper::server::conn::http1;
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let record = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { break };
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let record = record.clone();
+                        async move {
+                            record.lock().unwrap().push(Seen {
+                                line: format!("{} {}", req.method(), req.uri()),
+                                headers: req
+                                    .headers()
+                                    .iter()
+                                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                    .collect(),
+                            });
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                                bytes::Bytes::from_static(b"hello"),
+                            )))
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, seen }
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
