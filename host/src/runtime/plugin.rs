@@ -295,6 +295,14 @@ impl Plugin {
                 limit_mib: limits.memory_mib,
             };
         }
+        if format!("{error:#}").contains("fuel allocated for hostcalls") {
+            // wasmtime's own cap on data lifted out of a guest in one call.
+            return CallError::InvalidOutput {
+                plugin,
+                op,
+                message: "the plugin returned more data than the host accepts in one call".into(),
+            };
+        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => CallError::Timeout {
                 plugin,
@@ -305,8 +313,13 @@ impl Plugin {
             Some(trap) => CallError::Trap {
                 plugin,
                 op,
-                trap: trap.to_string(),
-                message: state.last_stderr_line(),
+                trap: match trap {
+                    // Rust and C keep part of their stack in linear memory;
+                    // running off its end looks like this.
+                    Trap::MemoryOutOfBounds => format!("{trap}; often the guest's own stack overflowing (unbounded recursion)"),
+                    _ => trap.to_string(),
+                },
+                message: state.panic_message(),
             },
             None => CallError::Host {
                 plugin,

@@ -106,14 +106,20 @@ impl HostState {
         self.log_lines = 0;
     }
 
-    /// The last line the guest wrote to stderr (a panic message, usually).
-    pub fn last_stderr_line(&self) -> Option<String> {
+    /// The guest's panic message from stderr (Rust's "panicked at ...:
+    /// message" block), else its last stderr line; redacted.
+    pub fn panic_message(&self) -> Option<String> {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
-        text.lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| crate::pii::redact(l.trim()).0)
+        let message = match text.rfind("panicked at ") {
+            Some(start) => {
+                let block = &text[start..];
+                let end = block.find("\nnote:").unwrap_or(block.len());
+                block[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+            }
+            None => text.lines().rev().find(|l| !l.trim().is_empty())?.trim().to_string(),
+        };
+        Some(crate::pii::redact(&message).0)
     }
 }
 

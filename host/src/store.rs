@@ -1,0 +1,345 @@
+//! The store: vehicles, listings, cursors, the job outbox, the audit trail and
+//! plugin state, behind one trait.
+//!
+//! The engine never relies on being the only writer: every state change is a
+//! transaction with its own guard (a compare on content hash, a job lease),
+//! so a second backend where several hosts share one database (PostgreSQL,
+//! claiming jobs with `FOR UPDATE SKIP LOCKED`) fits the same trait.
+
+pub mod audit;
+pub mod sqlite;
+
+use crate::runtime::types::Vehicle;
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+/// Store errors. The message names the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("store: {op}: {source}")]
+    Db {
+        /// What was being done.
+        op: &'static str,
+        /// The database error.
+        source: rusqlite::Error,
+    },
+    /// A stored record could not be decoded.
+    #[error("store: {op}: corrupt record: {message}")]
+    Corrupt {
+        /// What was being done.
+        op: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// Opening or migrating the database failed.
+    #[error("store: cannot open {path}: {message}")]
+    Open {
+        /// The database file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One change from a source.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Insert or replace.
+    Upsert(Vehicle),
+    /// The DMS no longer has it.
+    Remove(String),
+}
+
+/// A page of changes to store atomically with the cursor that follows it.
+#[derive(Debug, Clone)]
+pub struct IngestBatch {
+    /// The source id.
+    pub source: String,
+    /// The changes.
+    pub changes: Vec<Change>,
+    /// The cursor after this page (stored in the same transaction).
+    pub next_cursor: Option<String>,
+    /// The page belongs to a full snapshot.
+    pub full_snapshot: bool,
+    /// This is the first page of a snapshot (starts a new snapshot sequence).
+    pub snapshot_start: bool,
+}
+
+/// What an ingest changed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestSummary {
+    /// New vehicles.
+    pub created: usize,
+    /// Vehicles whose content changed.
+    pub updated: usize,
+    /// Upserts identical to what was stored (no further work).
+    pub unchanged: usize,
+    /// Vehicles removed.
+    pub removed: usize,
+}
+
+/// Outcome of closing a full snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub enum SnapshotOutcome {
+    /// Missing vehicles were marked (or are waiting out the grace period).
+    Applied {
+        /// Newly missing, inside the grace period.
+        newly_missing: usize,
+        /// Removed because missing longer than the grace period.
+        removed: usize,
+    },
+    /// The snapshot would remove more than the threshold: nothing was removed.
+    Held {
+        /// Present stock before the snapshot.
+        present: usize,
+        /// How many the snapshot lacks.
+        missing: usize,
+    },
+}
+
+/// A stored vehicle.
+#[derive(Debug, Clone)]
+pub struct StoredVehicle {
+    /// The canonical record.
+    pub record: Vehicle,
+    /// Its content hash.
+    pub content_hash: String,
+    /// Still in the DMS.
+    pub present: bool,
+    /// When this content was first seen.
+    pub seen_at: i64,
+    /// The source that owns it.
+    pub source: String,
+}
+
+/// Desired versus published state of one vehicle on one platform.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ListingRow {
+    /// Stock id.
+    pub stock_id: String,
+    /// Platform id.
+    pub platform: String,
+    /// live | reserved | absent
+    pub desired_state: String,
+    /// Hash of the desired listing body.
+    pub desired_hash: Option<String>,
+    /// The desired listing body.
+    pub desired_body: Option<String>,
+    /// none | live | reserved | removed
+    pub published_state: String,
+    /// Hash of what the platform acknowledged.
+    pub published_hash: Option<String>,
+    /// What the platform acknowledged.
+    pub published_body: Option<String>,
+    /// The platform's id.
+    pub remote_id: Option<String>,
+    /// pending | in-sync | blocked | dead
+    pub lifecycle: String,
+    /// Validation issues (JSON).
+    pub issues: Option<String>,
+    /// Last error message.
+    pub last_error: Option<String>,
+    /// Last error class.
+    pub error_class: Option<String>,
+    /// Delivery attempts of the current operation.
+    pub attempts: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// The planner's verdict for one (vehicle, platform).
+#[derive(Debug, Clone)]
+pub struct PlannedListing {
+    /// Stock id.
+    pub stock_id: String,
+    /// Platform id.
+    pub platform: String,
+    /// live | reserved | absent
+    pub desired_state: String,
+    /// Hash and body of the rendered listing (none when absent or blocked).
+    pub desired: Option<(String, String)>,
+    /// Validation issues (blocking if `blocked`).
+    pub issues: Vec<crate::runtime::types::ValidationIssue>,
+    /// Transform refused the vehicle: keep what is published, record why.
+    pub blocked: bool,
+    /// Operation to enqueue, if any.
+    pub job: Option<NewJob>,
+}
+
+/// An operation to put in the outbox.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// create | update | reserve | unreserve | remove
+    pub kind: String,
+    /// Unique per (platform, vehicle, operation, content).
+    pub idempotency_key: String,
+    /// 0 = sold/withdrawn removals, 1 = new stock, 2 = other updates.
+    pub priority: i64,
+    /// Earliest run time.
+    pub run_at: i64,
+    /// Hash of the listing the job publishes.
+    pub listing_hash: Option<String>,
+    /// When the DMS change behind it was seen.
+    pub seen_at: i64,
+}
+
+/// A claimed job with what is needed to send it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    /// Row id.
+    pub id: i64,
+    /// Platform id.
+    pub platform: String,
+    /// Stock id.
+    pub stock_id: String,
+    /// Operation.
+    pub kind: String,
+    /// Idempotency key.
+    pub idempotency_key: String,
+    /// Attempts so far (including this one).
+    pub attempts: i64,
+    /// Hash of the listing to publish.
+    pub listing_hash: Option<String>,
+    /// When the DMS change was seen.
+    pub seen_at: i64,
+    /// State (for listings of jobs).
+    pub state: String,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Last error class.
+    pub error_class: Option<String>,
+    /// Priority.
+    pub priority: i64,
+    /// Earliest run time.
+    pub run_at: i64,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone)]
+pub enum JobOutcome {
+    /// The platform acknowledged it.
+    Done {
+        /// The platform's id of the listing.
+        remote_id: Option<String>,
+    },
+    /// Try again at `run_at`.
+    Retry {
+        /// When.
+        run_at: i64,
+        /// Error class.
+        class: String,
+        /// Message.
+        message: String,
+        /// Whether this attempt counts towards the maximum (rate limits and pauses do not).
+        counts: bool,
+    },
+    /// Give up: dead-letter with the reason.
+    Dead {
+        /// Error class.
+        class: String,
+        /// Message.
+        message: String,
+    },
+}
+
+/// Per-platform counts for `status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PlatformCounts {
+    /// Platform id.
+    pub platform: String,
+    /// Listings live or reserved on the platform.
+    pub published: i64,
+    /// Listings waiting for an operation.
+    pub pending: i64,
+    /// Listings held back by validation.
+    pub blocked: i64,
+    /// Jobs waiting or running.
+    pub queued: i64,
+    /// Dead letters.
+    pub dead: i64,
+    /// Paused because of an auth error, with the reason.
+    pub paused: Option<String>,
+}
+
+/// A vehicle that is sold or gone but still advertised somewhere.
+#[derive(Debug, Clone, Serialize)]
+pub struct Discrepancy {
+    /// Stock id.
+    pub stock_id: String,
+    /// Why it should not be advertised (sold, withdrawn, removed).
+    pub reason: String,
+    /// Platforms still showing it.
+    pub still_listed_on: Vec<String>,
+    /// Platforms that have removed it.
+    pub removed_from: Vec<String>,
+}
+
+/// The store's operations.
+pub trait Store: Send + Sync {
+    /// Store a page of changes and its cursor in one transaction.
+    fn ingest(&self, batch: &IngestBatch, now: i64) -> StoreResult<IngestSummary>;
+    /// Close a full snapshot of `source`: vehicles it did not mention become
+    /// missing, and are removed after `grace_ms`, unless more than
+    /// `max_shrink` (0..1) of the stock would go at once.
+    fn close_snapshot(&self, source: &str, grace_ms: i64, max_shrink: f64, now: i64) -> StoreResult<SnapshotOutcome>;
+    /// The cursor to continue `source` from.
+    fn cursor(&self, source: &str) -> StoreResult<Option<String>>;
+    /// Whether `source` is in the middle of a multi-page snapshot.
+    fn snapshot_open(&self, source: &str) -> StoreResult<bool>;
+    /// When `source` last completed a pull.
+    fn last_success(&self, source: &str) -> StoreResult<Option<i64>>;
+    /// Vehicles whose current content has not been planned yet.
+    fn vehicles_to_plan(&self, limit: usize) -> StoreResult<Vec<StoredVehicle>>;
+    /// Every present vehicle (for feeds and previews).
+    fn present_vehicles(&self) -> StoreResult<Vec<StoredVehicle>>;
+    /// One vehicle.
+    fn vehicle(&self, stock_id: &str) -> StoreResult<Option<StoredVehicle>>;
+    /// Listing state of a vehicle on a platform.
+    fn listing(&self, stock_id: &str, platform: &str) -> StoreResult<Option<ListingRow>>;
+    /// All listings of a platform.
+    fn listings(&self, platform: &str) -> StoreResult<Vec<ListingRow>>;
+    /// Record plans and enqueue their jobs; clears the vehicle's plan flag
+    /// only if its content is still `content_hash`.
+    fn apply_plans(&self, stock_id: &str, content_hash: &str, plans: &[PlannedListing], now: i64) -> StoreResult<()>;
+    /// Claim up to `limit` due jobs of `platform` for `lease_ms`.
+    fn claim_jobs(&self, platform: &str, worker: &str, limit: usize, lease_ms: i64, now: i64) -> StoreResult<Vec<Job>>;
+    /// Record how a claimed job ended (listing state in the same transaction).
+    fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> StoreResult<()>;
+    /// Jobs waiting or leased.
+    fn queue_depth(&self, platform: Option<&str>) -> StoreResult<i64>;
+    /// Earliest `run_at` of a waiting job of `platform`.
+    fn next_run_at(&self, platform: &str) -> StoreResult<Option<i64>>;
+    /// Dead letters, newest first.
+    fn dead_letters(&self, platform: Option<&str>) -> StoreResult<Vec<Job>>;
+    /// Put a dead letter back in the queue.
+    fn retry_dead(&self, job_id: i64, actor: &str, now: i64) -> StoreResult<bool>;
+    /// Discard a dead letter.
+    fn discard_dead(&self, job_id: i64, actor: &str, now: i64) -> StoreResult<bool>;
+    /// Sold or removed vehicles still advertised somewhere.
+    fn discrepancies(&self) -> StoreResult<Vec<Discrepancy>>;
+    /// Per-platform counts.
+    fn platform_counts(&self, platforms: &[String]) -> StoreResult<Vec<PlatformCounts>>;
+    /// Pause or resume a platform.
+    fn set_paused(&self, platform: &str, reason: Option<&str>, now: i64) -> StoreResult<()>;
+    /// Why a platform is paused.
+    fn paused(&self, platform: &str) -> StoreResult<Option<String>>;
+    /// Append an audit entry.
+    fn audit(&self, entry: &audit::AuditEntry, now: i64) -> StoreResult<()>;
+    /// The newest audit entries.
+    fn audit_tail(&self, limit: usize) -> StoreResult<Vec<audit::StoredAudit>>;
+    /// Re-compute the hash chain.
+    fn audit_verify(&self) -> StoreResult<audit::Verification>;
+}

@@ -1,0 +1,614 @@
+//! The sync engine: pull sources into the store, plan listings, deliver
+//! operations to platforms, reconcile against what platforms show.
+//!
+//! Guarantees (see docs/sync.md): a cursor advances in the same transaction
+//! as the records it covers; a vehicle's plan flag clears only for the
+//! content that was planned; a job is marked done only after the platform
+//! acknowledged it, in the same transaction as the listing's new published
+//! state; a retry of a job carries the same idempotency key.
+
+pub mod planner;
+pub mod retry;
+
+use crate::runtime::types::{ErrorClass, PluginError, Vehicle};
+use crate::runtime::{platform_api as p, source_api as s, CallError, Plugin};
+use crate::store::audit::AuditEntry;
+use crate::store::{now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store};
+use planner::{Rendered, Timing};
+use retry::{class_name, CircuitBreaker, Decision, RetryPolicy, TokenBucket};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where a feed-file platform's feed goes.
+#[derive(Debug, Clone)]
+pub enum FeedOutput {
+    /// Written atomically into this directory.
+    Directory(PathBuf),
+}
+
+/// One platform as the engine runs it.
+pub struct PlatformSetup {
+    /// Platform id (the plugin id unless configured otherwise).
+    pub id: String,
+    /// The plugin.
+    pub plugin: Plugin,
+    /// Its configuration (JSON).
+    pub config: String,
+    /// What it said in describe().
+    pub info: p::PlatformInfo,
+    /// Retry settings.
+    pub retry: RetryPolicy,
+    /// Sold-car delay and update window.
+    pub timing: Timing,
+    /// Feed destinations (feed-file platforms).
+    pub feed_outputs: Vec<FeedOutput>,
+    /// Requests per minute, overriding describe().
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+impl PlatformSetup {
+    fn is_feed(&self) -> bool {
+        matches!(self.info.kind, p::PlatformKind::FeedFile)
+    }
+}
+
+/// Where a document source's document comes from.
+#[derive(Debug, Clone)]
+pub enum DocumentSource {
+    /// A file the host reads (the watched export path).
+    File(PathBuf),
+}
+
+/// One source as the engine runs it.
+pub struct SourceSetup {
+    /// Source id.
+    pub id: String,
+    /// The plugin.
+    pub plugin: Plugin,
+    /// Its configuration (JSON).
+    pub config: String,
+    /// The document to hand to `pull`, for export-file sources.
+    pub document: Option<DocumentSource>,
+    /// How long a vehicle may be missing from snapshots before it counts as removed.
+    pub snapshot_grace: Duration,
+    /// Largest share of stock a single snapshot may remove (0..1).
+    pub max_snapshot_shrink: f64,
+}
+
+/// What one pull of a source did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PullReport {
+    /// Source id.
+    pub source: String,
+    /// Pages pulled.
+    pub pages: usize,
+    /// Totals.
+    pub created: usize,
+    /// Totals.
+    pub updated: usize,
+    /// Totals.
+    pub unchanged: usize,
+    /// Totals.
+    pub removed: usize,
+    /// Rows the source could not use.
+    pub row_issues: Vec<String>,
+    /// Outcome of a closed snapshot.
+    pub snapshot: Option<SnapshotOutcome>,
+}
+
+/// What one delivery round did on one platform.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DeliveryReport {
+    /// Platform id.
+    pub platform: String,
+    /// Plugin calls (publish or render).
+    pub calls: usize,
+    /// Operations acknowledged.
+    pub done: usize,
+    /// Operations scheduled for retry.
+    pub retried: usize,
+    /// Operations dead-lettered.
+    pub dead: usize,
+    /// Operations skipped because a newer plan replaced them.
+    pub superseded: usize,
+    /// Seconds from the DMS change being seen to acknowledgement, per done operation.
+    pub latencies_ms: Vec<i64>,
+    /// Why delivery stopped early (paused, circuit open).
+    pub held: Option<String>,
+}
+
+struct PlatformRuntime {
+    bucket: TokenBucket,
+    breaker: CircuitBreaker,
+}
+
+/// The engine.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    sources: Vec<SourceSetup>,
+    platforms: Vec<PlatformSetup>,
+    state: Mutex<HashMap<String, PlatformRuntime>>,
+    worker_id: String,
+}
+
+/// Errors that stop an engine step (store failures, plugin failures of describe or render).
+pub type EngineResult<T> = anyhow::Result<T>;
+
+/// A plugin call that failed (timeout, trap, limit) is retried like a
+/// transient error: a hang may pass, and a plugin bug ends in the dead-letter
+/// queue once the attempts run out, with the trap as the reason.
+fn call_error_class(_: &CallError) -> ErrorClass {
+    ErrorClass::Transient
+}
+
+impl Engine {
+    /// An engine over `store` with these sources and platforms.
+    pub fn new(store: Arc<dyn Store>, sources: Vec<SourceSetup>, platforms: Vec<PlatformSetup>) -> Self {
+        let state = platforms
+            .iter()
+            .map(|p| {
+                let per_minute = p.rate_limit_per_minute.or(p.info.rate_limit_per_minute).unwrap_or(6_000);
+                (
+                    p.id.clone(),
+                    PlatformRuntime {
+                        bucket: TokenBucket::new(per_minute, p.info.batch_size.max(1) * 2),
+                        breaker: CircuitBreaker::new(5, Duration::from_secs(30)),
+                    },
+                )
+            })
+            .collect();
+        Self {
+            store,
+            sources,
+            platforms,
+            state: Mutex::new(state),
+            worker_id: format!("{}-{}", std::process::id(), rand::random::<u32>()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Platform setups.
+    pub fn platforms(&self) -> &[PlatformSetup] {
+        &self.platforms
+    }
+
+    /// Source setups.
+    pub fn sources(&self) -> &[SourceSetup] {
+        &self.sources
+    }
+
+    // ----- ingest -----
+
+    /// Pull a source until it has no more pages right now.
+    pub async fn pull(&self, source: &SourceSetup) -> EngineResult<PullReport> {
+        let mut report = PullReport {
+            source: source.id.clone(),
+            ..Default::default()
+        };
+        let document = match &source.document {
+            Some(DocumentSource::File(path)) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("source {}: cannot read export file {}: {e}", source.id, path.display())
+            })?),
+            None => None,
+        };
+        loop {
+            let cursor = self.store.cursor(&source.id)?;
+            let request = s::PullRequest {
+                config: source.config.clone(),
+                cursor: if document.is_some() { None } else { cursor },
+                document: document.clone(),
+            };
+            let page = source
+                .plugin
+                .pull(&request)
+                .await?
+                .map_err(|e| anyhow::anyhow!("source {} pull failed ({}): {}", source.id, class_name(&e.class), e.message))?;
+            if !self.ingest_page(source, page, &mut report)? {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Store one page (from a pull or a push); returns whether the source has more pages now.
+    pub fn ingest_page(&self, source: &SourceSetup, page: s::PullPage, report: &mut PullReport) -> EngineResult<bool> {
+        let now = now_ms();
+        let snapshot_start = page.full_snapshot && !self.store.snapshot_open(&source.id)?;
+        let changes = page
+            .changes
+            .into_iter()
+            .map(|c| match c {
+                s::Change::Upsert(v) => Change::Upsert(v),
+                s::Change::Remove(id) => Change::Remove(id),
+            })
+            .collect();
+        let summary = self.store.ingest(
+            &IngestBatch {
+                source: source.id.clone(),
+                changes,
+                next_cursor: page.next_cursor,
+                full_snapshot: page.full_snapshot,
+                snapshot_start,
+            },
+            now,
+        )?;
+        report.pages += 1;
+        report.created += summary.created;
+        report.updated += summary.updated;
+        report.unchanged += summary.unchanged;
+        report.removed += summary.removed;
+        for issue in &page.issues {
+            // Row numbers, fields and reasons only: never the row's content.
+            let line = format!(
+                "record {}{}{}: {}",
+                issue.record_number,
+                issue.stock_id.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
+                issue.field.as_deref().map(|f| format!(", field {f}")).unwrap_or_default(),
+                crate::pii::redact(&issue.message).0
+            );
+            tracing::warn!(source = %source.id, issue = %line, "Source record skipped.");
+            report.row_issues.push(line);
+        }
+        if !page.issues.is_empty() {
+            self.store.audit(
+                &AuditEntry::new("ingest", &format!("source:{}", source.id))
+                    .step("row-issues")
+                    .error_class("validation")
+                    .detail(serde_json::json!({
+                        "records": page.issues.iter().map(|i| i.record_number).collect::<Vec<_>>(),
+                    })),
+                now,
+            )?;
+        }
+        if page.full_snapshot && !page.has_more {
+            let outcome = self.store.close_snapshot(
+                &source.id,
+                source.snapshot_grace.as_millis() as i64,
+                source.max_snapshot_shrink,
+                now,
+            )?;
+            if let SnapshotOutcome::Held { present, missing } = &outcome {
+                tracing::error!(source = %source.id, present, missing, "Snapshot would remove too much stock; held. Nothing was de-listed.");
+            }
+            report.snapshot = Some(outcome);
+        }
+        Ok(page.has_more)
+    }
+
+    // ----- plan -----
+
+    /// Plan every vehicle whose content has not been planned yet.
+    pub async fn plan(&self) -> EngineResult<usize> {
+        let mut planned = 0;
+        loop {
+            let batch = self.store.vehicles_to_plan(500)?;
+            if batch.is_empty() {
+                return Ok(planned);
+            }
+            for vehicle in batch {
+                let now = now_ms();
+                let mut plans = Vec::with_capacity(self.platforms.len());
+                for platform in &self.platforms {
+                    let rendered = self.render(platform, &vehicle.record, planner::advertisable(&vehicle)).await?;
+                    let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
+                    plans.push(planner::plan(&vehicle, &platform.id, current.as_ref(), rendered, platform.timing, now));
+                }
+                self.store.apply_plans(&vehicle.record.stock_id, &vehicle.content_hash, &plans, now)?;
+                planned += 1;
+            }
+        }
+    }
+
+    /// Transform one vehicle for a platform, hub-only data removed.
+    pub async fn render(&self, platform: &PlatformSetup, vehicle: &Vehicle, advertisable: bool) -> EngineResult<Rendered> {
+        if !advertisable {
+            return Ok(Rendered::NotAdvertisable);
+        }
+        let mut outgoing = vehicle.clone();
+        if outgoing.hub_only.take().is_some() {
+            // Record that something was stripped, never what.
+            tracing::debug!(platform = %platform.id, stock_id = %vehicle.stock_id, "Hub-only data removed before transform.");
+        }
+        Ok(match platform.plugin.transform(&platform.config, &outgoing).await {
+            Ok(Ok(t)) => Rendered::Listing {
+                hash: planner::body_hash(&t.listing.body),
+                body: t.listing.body,
+                warnings: t.warnings,
+            },
+            Ok(Err(issues)) => Rendered::Blocked(issues),
+            Err(e) => Rendered::Blocked(vec![crate::runtime::types::ValidationIssue {
+                field: format!("{}:transform", platform.id),
+                severity: crate::runtime::types::Severity::Error,
+                message: e.to_string(),
+            }]),
+        })
+    }
+
+    // ----- deliver -----
+
+    /// Deliver due operations of one platform until none are due (or it is held).
+    pub async fn deliver(&self, platform: &PlatformSetup) -> EngineResult<DeliveryReport> {
+        let mut report = DeliveryReport {
+            platform: platform.id.clone(),
+            ..Default::default()
+        };
+        loop {
+            if let Some(reason) = self.store.paused(&platform.id)? {
+                report.held = Some(format!("paused: {reason}"));
+                return Ok(report);
+            }
+            let wait = self.with_runtime(&platform.id, |rt| rt.breaker.wait());
+            if !wait.is_zero() {
+                report.held = Some(format!("circuit open for {} ms", wait.as_millis()));
+                return Ok(report);
+            }
+            let limit = if platform.is_feed() { 1_000_000 } else { platform.info.batch_size.max(1) as usize };
+            let now = now_ms();
+            let lease = platform.plugin.manifest().limits.call_timeout_ms as i64 * 3 + 30_000;
+            let jobs = self.store.claim_jobs(&platform.id, &self.worker_id, limit, lease, now)?;
+            if jobs.is_empty() {
+                return Ok(report);
+            }
+            if platform.is_feed() {
+                self.deliver_feed(platform, jobs, &mut report).await?;
+            } else {
+                self.deliver_api(platform, jobs, &mut report).await?;
+            }
+        }
+    }
+
+    fn with_runtime<T>(&self, platform: &str, f: impl FnOnce(&mut PlatformRuntime) -> T) -> T {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(state.get_mut(platform).expect("every platform has runtime state"))
+    }
+
+    async fn deliver_api(&self, platform: &PlatformSetup, jobs: Vec<Job>, report: &mut DeliveryReport) -> EngineResult<()> {
+        // Rate limit: one token per operation.
+        loop {
+            match self.with_runtime(&platform.id, |rt| rt.bucket.take(jobs.len() as u32)) {
+                Ok(()) => break,
+                Err(wait) => tokio::time::sleep(wait.min(Duration::from_secs(5))).await,
+            }
+        }
+        let mut operations = Vec::with_capacity(jobs.len());
+        let mut sent = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let listing = self.store.listing(&job.stock_id, &platform.id)?;
+            let Some(listing) = listing else {
+                self.finish(&job, &JobOutcome::Dead { class: "permanent".into(), message: "listing state missing".into() }, report)?;
+                continue;
+            };
+            let body = if job.kind == "remove" {
+                None
+            } else if listing.desired_hash == job.listing_hash {
+                listing.desired_body.clone()
+            } else {
+                // A newer plan replaced this one while it waited.
+                self.finish(&job, &JobOutcome::Done { remote_id: None }, report)?;
+                report.superseded += 1;
+                report.done -= 1;
+                continue;
+            };
+            operations.push(p::Operation {
+                kind: match job.kind.as_str() {
+                    "create" => p::OperationKind::Create,
+                    "update" => p::OperationKind::Update,
+                    "reserve" => p::OperationKind::Reserve,
+                    "unreserve" => p::OperationKind::Unreserve,
+                    _ => p::OperationKind::Remove,
+                },
+                idempotency_key: job.idempotency_key.clone(),
+                stock_id: job.stock_id.clone(),
+                remote_id: listing.remote_id.clone(),
+                listing: body.map(|body| p::Listing {
+                    stock_id: job.stock_id.clone(),
+                    body,
+                }),
+                previous: listing.published_body.clone().map(|body| p::Listing {
+                    stock_id: job.stock_id.clone(),
+                    body,
+                }),
+            });
+            sent.push(job);
+        }
+        if operations.is_empty() {
+            return Ok(());
+        }
+        report.calls += 1;
+        self.store.audit(
+            &AuditEntry::new("transmit", "engine")
+                .platform(&platform.id)
+                .step("publish")
+                .detail(serde_json::json!({"operations": operations.len(), "keys": sent.iter().map(|j| j.idempotency_key.clone()).collect::<Vec<_>>()})),
+            now_ms(),
+        )?;
+        let outcome = platform.plugin.publish(&platform.config, &operations).await;
+        let mut any_transient = false;
+        let mut any_answer = false;
+        let mut rng = rand::rng();
+        let results: HashMap<String, Result<String, PluginError>> = match outcome {
+            Ok(Ok(results)) => results.into_iter().map(|r| (r.idempotency_key, r.outcome)).collect(),
+            Ok(Err(batch_error)) => sent.iter().map(|j| (j.idempotency_key.clone(), Err(batch_error.clone()))).collect(),
+            Err(call_error) => {
+                let error = PluginError {
+                    class: call_error_class(&call_error),
+                    message: call_error.to_string(),
+                    retry_after_ms: None,
+                    field: None,
+                };
+                sent.iter().map(|j| (j.idempotency_key.clone(), Err(error.clone()))).collect()
+            }
+        };
+        for job in &sent {
+            let result = results.get(&job.idempotency_key).cloned().unwrap_or_else(|| {
+                Err(PluginError {
+                    class: ErrorClass::Transient,
+                    message: "the plugin returned no result for this operation".into(),
+                    retry_after_ms: None,
+                    field: None,
+                })
+            });
+            let outcome = match result {
+                Ok(remote_id) => {
+                    any_answer = true;
+                    JobOutcome::Done { remote_id: Some(remote_id) }
+                }
+                Err(error) => {
+                    let retry_after = error.retry_after_ms.map(Duration::from_millis);
+                    if matches!(error.class, ErrorClass::Transient) {
+                        any_transient = true;
+                    } else {
+                        any_answer = true;
+                    }
+                    if let (ErrorClass::RateLimited, Some(after)) = (&error.class, retry_after) {
+                        self.with_runtime(&platform.id, |rt| rt.bucket.block_for(after));
+                    }
+                    let message = match &error.field {
+                        Some(field) => format!("{field}: {}", error.message),
+                        None => error.message.clone(),
+                    };
+                    let class = class_name(&error.class).to_string();
+                    match platform.retry.decide(&error.class, retry_after, job.attempts as u32, &mut rng) {
+                        Decision::Retry { after, counts } => JobOutcome::Retry {
+                            run_at: now_ms() + after.as_millis() as i64,
+                            class,
+                            message,
+                            counts,
+                        },
+                        Decision::Pause => {
+                            self.store.set_paused(&platform.id, Some(&message), now_ms())?;
+                            tracing::error!(platform = %platform.id, "Platform refused our credentials; paused until an operator resumes it.");
+                            JobOutcome::Retry {
+                                run_at: now_ms(),
+                                class,
+                                message,
+                                counts: false,
+                            }
+                        }
+                        Decision::Dead => JobOutcome::Dead { class, message },
+                    }
+                }
+            };
+            self.finish(job, &outcome, report)?;
+        }
+        self.with_runtime(&platform.id, |rt| {
+            if any_transient && !any_answer {
+                rt.breaker.failure();
+            } else {
+                rt.breaker.success();
+            }
+        });
+        Ok(())
+    }
+
+    async fn deliver_feed(&self, platform: &PlatformSetup, jobs: Vec<Job>, report: &mut DeliveryReport) -> EngineResult<()> {
+        let listings: Vec<p::Listing> = self
+            .store
+            .listings(&platform.id)?
+            .into_iter()
+            .filter(|l| l.desired_state != "absent")
+            .filter_map(|l| {
+                l.desired_body.map(|body| p::Listing {
+                    stock_id: l.stock_id,
+                    body,
+                })
+            })
+            .collect();
+        report.calls += 1;
+        let rendered = platform.plugin.render_feed(&platform.config, &listings).await;
+        let failure = match rendered {
+            Ok(Ok(feed)) => {
+                let mut error = None;
+                for output in &platform.feed_outputs {
+                    match output {
+                        FeedOutput::Directory(dir) => {
+                            if let Err(e) = crate::demo::write_atomic(&dir.join(&feed.file_name), &feed.body) {
+                                error = Some(PluginError {
+                                    class: ErrorClass::Transient,
+                                    message: format!("{e:#}"),
+                                    retry_after_ms: None,
+                                    field: None,
+                                });
+                            }
+                        }
+                    }
+                }
+                error
+            }
+            Ok(Err(e)) => Some(e),
+            Err(e) => Some(PluginError {
+                class: call_error_class(&e),
+                message: e.to_string(),
+                retry_after_ms: None,
+                field: None,
+            }),
+        };
+        let mut rng = rand::rng();
+        for job in &jobs {
+            let outcome = match &failure {
+                None => JobOutcome::Done { remote_id: None },
+                Some(e) => match platform.retry.decide(&e.class, None, job.attempts as u32, &mut rng) {
+                    Decision::Retry { after, counts } => JobOutcome::Retry {
+                        run_at: now_ms() + after.as_millis() as i64,
+                        class: class_name(&e.class).into(),
+                        message: e.message.clone(),
+                        counts,
+                    },
+                    _ => JobOutcome::Dead {
+                        class: class_name(&e.class).into(),
+                        message: e.message.clone(),
+                    },
+                },
+            };
+            self.finish(job, &outcome, report)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, job: &Job, outcome: &JobOutcome, report: &mut DeliveryReport) -> EngineResult<()> {
+        let now = now_ms();
+        self.store.finish_job(job, outcome, now)?;
+        match outcome {
+            JobOutcome::Done { .. } => {
+                report.done += 1;
+                report.latencies_ms.push(now - job.seen_at);
+            }
+            JobOutcome::Retry { .. } => report.retried += 1,
+            JobOutcome::Dead { .. } => report.dead += 1,
+        }
+        Ok(())
+    }
+
+    // ----- cycle -----
+
+    /// One full cycle: pull every source, plan, deliver everything due.
+    pub async fn sync_once(&self) -> EngineResult<CycleReport> {
+        let mut report = CycleReport::default();
+        for source in &self.sources {
+            report.pulls.push(self.pull(source).await?);
+        }
+        report.planned = self.plan().await?;
+        for platform in &self.platforms {
+            report.deliveries.push(self.deliver(platform).await?);
+        }
+        Ok(report)
+    }
+}
+
+/// What a cycle did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct CycleReport {
+    /// Per source.
+    pub pulls: Vec<PullReport>,
+    /// Vehicles planned.
+    pub planned: usize,
+    /// Per platform.
+    pub deliveries: Vec<DeliveryReport>,
+}
+
