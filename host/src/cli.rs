@@ -55,6 +55,18 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Measure the plugin runtime and print the figures (reported, not asserted).
     Bench(crate::bench::BenchArgs),
+    /// Pull every source, plan and deliver: one full cycle (`--once`).
+    Sync(crate::commands::SyncArgs),
+    /// Per-platform health, queue depth, dead letters and discrepancies.
+    Status(crate::commands::StatusArgs),
+    /// Verify or show the hash-chained audit trail.
+    #[command(subcommand)]
+    Audit(crate::commands::AuditCommand),
+    /// List, retry or discard operations that could not be delivered.
+    #[command(subcommand)]
+    DeadLetters(crate::commands::DeadLetterCommand),
+    /// Run the local marketplace that emulates the Auto Trader-style API, with fault injection.
+    Sandbox(crate::sandbox::SandboxArgs),
 }
 
 /// `forecourt plugin ...`
@@ -104,7 +116,10 @@ pub struct ConfigError(pub String);
 /// The exit code for an error that ended a command.
 pub fn exit_code_for(error: &anyhow::Error) -> u8 {
     let config = error.chain().any(|e| {
-        e.is::<ConfigError>() || e.is::<LoadError>() || e.is::<crate::manifest::ManifestError>()
+        e.is::<ConfigError>()
+            || e.is::<LoadError>()
+            || e.is::<crate::manifest::ManifestError>()
+            || e.is::<crate::config::ConfigError>()
     });
     if config {
         EXIT_CONFIG
@@ -128,6 +143,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Sync(args) => crate::commands::sync(args).await,
+        Command::Status(args) => crate::commands::status(args).await,
+        Command::Audit(cmd) => crate::commands::audit(cmd).await,
+        Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
+        Command::Sandbox(args) => crate::sandbox::run(args).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

@@ -146,6 +146,10 @@ impl std::fmt::Display for Inspection {
                             username_secret,
                             password_secret,
                         }) => format!("host injects Authorization: Basic <{username_secret}>:<{password_secret}>"),
+                        Some(AuthInjection::TokenExchange { token_path, form, .. }) => format!(
+                            "host exchanges <{}> at {token_path} for a token and injects Authorization: Bearer <token>",
+                            form.values().cloned().collect::<Vec<_>>().join(">, <")
+                        ),
                         Some(AuthInjection::Header { name, secret, .. }) => {
                             format!("host injects {name}: <{secret}>")
                         }

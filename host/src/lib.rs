@@ -4,8 +4,11 @@
 //! sandboxed WebAssembly components (see [`runtime`]). docs/ARCHITECTURE.md
 //! maps the modules and the path a vehicle record takes.
 
+pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod inspect;
@@ -13,3 +16,6 @@ pub mod manifest;
 pub mod pii;
 pub mod runtime;
 pub mod sample;
+pub mod store;
+pub mod sync;
+pub mod sandbox;

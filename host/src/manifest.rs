@@ -127,6 +127,19 @@ pub enum AuthInjection {
         /// Name of the secret holding the password.
         password_secret: String,
     },
+    /// The host exchanges secrets for a short-lived token (Auto Trader's
+    /// `POST /authenticate` with `key` and `secret`), keeps it for its
+    /// lifetime, renews it when it expires or is refused, and sends
+    /// `Authorization: Bearer <token>`. The plugin never sees key, secret or token.
+    TokenExchange {
+        /// Path on the same origin that issues tokens, e.g. `/authenticate`.
+        token_path: String,
+        /// Form fields of the token request: field name → secret name.
+        form: std::collections::BTreeMap<String, String>,
+        /// Lifetime assumed when the response gives none, in seconds.
+        #[serde(default = "default_token_lifetime")]
+        default_lifetime_secs: u64,
+    },
     /// Any header, for example `X-Api-Key`, with `{secret}` in the template
     /// replaced by the value.
     Header {
@@ -138,6 +151,10 @@ pub enum AuthInjection {
         #[serde(default = "default_template")]
         template: String,
     },
+}
+
+fn default_token_lifetime() -> u64 {
+    900
 }
 
 fn default_template() -> String {
@@ -153,13 +170,16 @@ impl AuthInjection {
                 username_secret,
                 password_secret,
             } => vec![username_secret, password_secret],
+            AuthInjection::TokenExchange { form, .. } => form.values().map(String::as_str).collect(),
         }
     }
 
     /// The header this injection sets (so the guest may not set it).
     pub fn header_name(&self) -> String {
         match self {
-            AuthInjection::Bearer { .. } | AuthInjection::Basic { .. } => "authorization".into(),
+            AuthInjection::Bearer { .. } | AuthInjection::Basic { .. } | AuthInjection::TokenExchange { .. } => {
+                "authorization".into()
+            }
             AuthInjection::Header { name, .. } => name.to_ascii_lowercase(),
         }
     }
@@ -330,6 +350,14 @@ impl Manifest {
                 for name in auth.secret_names() {
                     if name.is_empty() {
                         return Err(invalid(&format!("http[{i}].auth"), "names an empty secret".into()));
+                    }
+                }
+                if let AuthInjection::TokenExchange { token_path, form, .. } = auth {
+                    if !token_path.starts_with('/') || form.is_empty() {
+                        return Err(invalid(
+                            &format!("http[{i}].auth"),
+                            "token-exchange needs a token_path starting with `/` and at least one form field".into(),
+                        ));
                     }
                 }
                 if let AuthInjection::Header { template, .. } = auth {

@@ -395,7 +395,13 @@ impl Engine {
                 report.done -= 1;
                 continue;
             };
+            let status = self
+                .store
+                .vehicle(&job.stock_id)?
+                .map(|v| if v.present { v.record.status } else { crate::runtime::types::StockStatus::Withdrawn })
+                .unwrap_or(crate::runtime::types::StockStatus::Withdrawn);
             operations.push(p::Operation {
+                status,
                 kind: match job.kind.as_str() {
                     "create" => p::OperationKind::Create,
                     "update" => p::OperationKind::Update,

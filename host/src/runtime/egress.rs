@@ -25,9 +25,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{
     Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks,
@@ -75,6 +76,7 @@ pub struct EgressPolicy {
     max_response_bytes: u64,
     max_wait: Duration,
     injected_headers: Vec<HeaderName>,
+    tokens: Mutex<HashMap<String, (HeaderValue, Instant)>>,
     /// Counters, shared with the plugin handle.
     pub stats: Arc<EgressStats>,
 }
@@ -105,6 +107,7 @@ impl EgressPolicy {
             max_response_bytes,
             max_wait,
             injected_headers,
+            tokens: Mutex::new(HashMap::new()),
             stats: Arc::default(),
         }
     }
@@ -115,10 +118,12 @@ impl EgressPolicy {
         error
     }
 
-    /// Check, connect, inject and send one request.
+    /// Check, connect, inject and send one request. With a token-exchange
+    /// credential, a 401 answer to a cached token renews the token and sends
+    /// the request once more (the body is buffered for that).
     async fn send(
         self: Arc<Self>,
-        mut request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<http::Response<WasiBody>, HttpError> {
         let uri = request.uri().clone();
@@ -144,52 +149,71 @@ impl EgressPolicy {
                 "plain http needs the operator's plain_http_hosts grant for this host",
             ));
         }
-
-        let addrs = self.vetted_addresses(&host, port, &what).await?;
-
-        // The guest cannot set these (see `forbidden_header_filter`); remove
-        // them anyway so the only credential on the wire is the host's.
-        for name in &self.injected_headers {
-            request.headers_mut().remove(name);
-        }
-        if let Some(auth) = &auth {
-            let (name, value) = self.credential(auth, &what)?;
-            request.headers_mut().insert(name, value);
-        }
+        let target = Target {
+            addrs: self.vetted_addresses(&host, port, &what).await?,
+            tls: scheme == "https",
+            host: host.clone(),
+            origin: format!("{scheme}://{host}:{port}"),
+        };
 
         let wait = |guest: Option<Duration>| guest.map_or(self.max_wait, |g| g.min(self.max_wait));
-        let connect_timeout = wait(options.and_then(|o| o.connect_timeout));
-        let first_byte_timeout = wait(options.and_then(|o| o.first_byte_timeout));
+        let timeouts = (
+            wait(options.and_then(|o| o.connect_timeout)),
+            wait(options.and_then(|o| o.first_byte_timeout)),
+        );
 
-        let stream = connect(&addrs, connect_timeout).await?;
-        let io: Box<dyn Stream> = if scheme == "https" {
-            let server_name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-            let tls = tokio_rustls::TlsConnector::from(tls_config())
-                .connect(server_name, stream)
-                .await
-                .map_err(HttpError::Tls)?;
-            Box::new(tls)
-        } else {
-            Box::new(stream)
-        };
-        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake(TokioIo::new(io))
-            .await?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-
-        *request.uri_mut() = http::Uri::builder()
-            .path_and_query(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .build()
-            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-
-        self.stats.sent.fetch_add(1, Ordering::Relaxed);
-        let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+        let (parts, body) = request.into_parts();
+        let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY)
+            .collect()
             .await
-            .map_err(|_| HttpError::ConnectionReadTimeout)??;
+            .map_err(|_| HttpError::HttpRequestBodySize(Some(MAX_REQUEST_BODY as u64)))?
+            .to_bytes();
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
 
+        for attempt in 0..2 {
+            let mut request = http::Request::builder()
+                .method(parts.method.clone())
+                .uri(&path)
+                .version(http::Version::HTTP_11)
+                .body(http_body_util::Full::new(body.clone()))
+                .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+            *request.headers_mut() = parts.headers.clone();
+            // The guest cannot set these (see `forbidden_header_filter`); remove
+            // them anyway so the only credential on the wire is the host's.
+            for name in &self.injected_headers {
+                request.headers_mut().remove(name);
+            }
+            let mut cached_token = false;
+            match &auth {
+                Some(AuthInjection::TokenExchange { .. }) => match self.token(auth.as_ref().unwrap(), &target, timeouts, attempt > 0, &what).await? {
+                    Token::Bearer { value, cached } => {
+                        cached_token = cached;
+                        request.headers_mut().insert(AUTHORIZATION, value);
+                    }
+                    // The platform refused our key and secret: hand its answer
+                    // to the plugin so it reports an auth error.
+                    Token::Refused(response) => return Ok(self.limit(response, &what)?),
+                },
+                Some(auth) => {
+                    let (name, value) = self.credential(auth, &what)?;
+                    request.headers_mut().insert(name, value);
+                }
+                None => {}
+            }
+            self.stats.sent.fetch_add(1, Ordering::Relaxed);
+            let response = send_once(&target, request, timeouts).await?;
+            if response.status() == http::StatusCode::UNAUTHORIZED && cached_token && attempt == 0 {
+                tracing::info!(plugin = %self.plugin_id, request = %what, "Platform refused a cached token; renewing it once.");
+                self.tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(&target.origin);
+                continue;
+            }
+            return self.limit(response, &what);
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Enforce the response size cap.
+    fn limit(&self, response: http::Response<hyper::body::Incoming>, what: &str) -> Result<http::Response<WasiBody>, HttpError> {
         let limit = self.max_response_bytes;
         if let Some(len) = response
             .headers()
@@ -200,7 +224,7 @@ impl EgressPolicy {
             if len > limit {
                 return Err(self.deny(
                     HttpError::HttpResponseBodySize(Some(len)),
-                    &what,
+                    what,
                     "response is larger than the plugin's limits.http_response_kib",
                 ));
             }
@@ -213,6 +237,103 @@ impl EgressPolicy {
             }
             .boxed_unsync()
         }))
+    }
+
+    /// A bearer token for a token-exchange origin: cached until shortly
+    /// before it expires, fetched with the form of secrets otherwise.
+    async fn token(
+        &self,
+        auth: &AuthInjection,
+        target: &Target,
+        timeouts: (Duration, Duration),
+        refresh: bool,
+        what: &str,
+    ) -> Result<Token, HttpError> {
+        let AuthInjection::TokenExchange {
+            token_path,
+            form,
+            default_lifetime_secs,
+        } = auth
+        else {
+            unreachable!("only called for token exchange")
+        };
+        if !refresh {
+            let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((value, expires)) = tokens.get(&target.origin) {
+                if Instant::now() + TOKEN_MARGIN < *expires {
+                    return Ok(Token::Bearer {
+                        value: value.clone(),
+                        cached: true,
+                    });
+                }
+            }
+        }
+        // The serializer is not `Send`: build the body before any await.
+        let mut pairs = Vec::with_capacity(form.len());
+        for (field, secret_name) in form {
+            let secret = self.secrets.get(&self.plugin_id, secret_name).ok_or_else(|| {
+                tracing::error!(plugin = %self.plugin_id, request = %what, secret = %secret_name, "Secret is not configured; request not sent.");
+                HttpError::InternalError(Some(format!(
+                    "the host has no value for secret `{secret_name}` of plugin `{}`",
+                    self.plugin_id
+                )))
+            })?;
+            pairs.push((field, secret));
+        }
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            for (field, secret) in &pairs {
+                body.append_pair(field, secret.expose());
+            }
+            body.finish()
+        };
+        let request = http::Request::builder()
+            .method(http::Method::POST)
+            .uri(token_path.as_str())
+            .header(http::header::HOST, target.host.as_str())
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(http::header::ACCEPT, "application/json")
+            .body(http_body_util::Full::new(Bytes::from(body)))
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let response = send_once(target, request, timeouts).await?;
+        if !response.status().is_success() {
+            tracing::error!(plugin = %self.plugin_id, request = %what, status = response.status().as_u16(), "Platform refused the configured credentials.");
+            return Ok(Token::Refused(response));
+        }
+        let bytes = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+            .collect()
+            .await
+            .map_err(|_| HttpError::HttpResponseBodySize(Some(64 * 1024)))?
+            .to_bytes();
+        #[derive(serde::Deserialize)]
+        struct TokenResponse {
+            access_token: String,
+            #[serde(default)]
+            expires_at: Option<String>,
+            #[serde(default)]
+            expires_in: Option<u64>,
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
+            HttpError::InternalError(Some("the token endpoint did not return {access_token, expires_at|expires_in}".into()))
+        })?;
+        let lifetime = match (parsed.expires_in, parsed.expires_at.as_deref()) {
+            (Some(secs), _) => Duration::from_secs(secs),
+            (None, Some(at)) => at
+                .parse::<jiff::Timestamp>()
+                .ok()
+                .and_then(|t| jiff::Timestamp::now().duration_until(t).try_into().ok())
+                .unwrap_or(Duration::from_secs(*default_lifetime_secs)),
+            (None, None) => Duration::from_secs(*default_lifetime_secs),
+        };
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", parsed.access_token))
+            .map_err(|_| HttpError::InternalError(Some("the token is not a valid header value".into())))?;
+        value.set_sensitive(true);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(target.origin.clone(), (value.clone(), Instant::now() + lifetime));
+        tracing::debug!(plugin = %self.plugin_id, origin = %target.origin, lifetime_secs = lifetime.as_secs(), "Platform token obtained.");
+        Ok(Token::Bearer { value, cached: false })
     }
 
     /// Resolve on the host and keep only addresses the policy allows.
@@ -274,6 +395,7 @@ impl EgressPolicy {
                     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)),
                 )
             }
+            AuthInjection::TokenExchange { .. } => unreachable!("token exchange is handled by `token`"),
             AuthInjection::Header {
                 name,
                 secret: s,
@@ -295,6 +417,57 @@ impl EgressPolicy {
 
 trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Stream for T {}
+
+/// Largest request body a plugin may send (buffered for re-authentication).
+const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+/// A cached token is renewed this long before it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// Where a vetted request goes.
+struct Target {
+    addrs: Vec<SocketAddr>,
+    tls: bool,
+    host: String,
+    origin: String,
+}
+
+enum Token {
+    Bearer { value: HeaderValue, cached: bool },
+    Refused(http::Response<hyper::body::Incoming>),
+}
+
+/// Connect to a vetted address, speak TLS if needed, send one request.
+async fn send_once(
+    target: &Target,
+    request: http::Request<http_body_util::Full<Bytes>>,
+    (connect_timeout, first_byte_timeout): (Duration, Duration),
+) -> Result<http::Response<hyper::body::Incoming>, HttpError> {
+    let stream = connect(&target.addrs, connect_timeout).await?;
+    let io: Box<dyn Stream> = if target.tls {
+        let server_name = rustls::pki_types::ServerName::try_from(target.host.clone())
+            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+        let tls = tokio::time::timeout(
+            connect_timeout,
+            tokio_rustls::TlsConnector::from(tls_config()).connect(server_name, stream),
+        )
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)?
+        .map_err(HttpError::Tls)?;
+        Box::new(tls)
+    } else {
+        Box::new(stream)
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .handshake(TokioIo::new(io))
+        .await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+        .await
+        .map_err(|_| HttpError::ConnectionReadTimeout)?
+        .map_err(HttpError::from)
+}
 
 async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, HttpError> {
     let mut last = None;

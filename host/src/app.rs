@@ -1,0 +1,125 @@
+//! Resolving a validated configuration into running parts: the store, the
+//! plugin runtime (with the store as plugin key-value backend and layered
+//! secrets), loaded plugins and the sync engine.
+
+use crate::config::{plugin_config_json, RawConfig, RawFeed};
+use crate::contract::World;
+use crate::runtime::secrets::{EnvSecrets, FileSecrets, LayeredSecrets, SecretStore};
+use crate::runtime::{Runtime, RuntimeOptions};
+use crate::store::{SqliteStore, Store};
+use crate::sync::planner::Timing;
+use crate::sync::{DocumentSource, Engine, FeedOutput, PlatformSetup, SourceSetup};
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a command needs.
+pub struct App {
+    /// The store.
+    pub store: Arc<SqliteStore>,
+    /// The plugin runtime (kept alive for the epoch ticker).
+    pub runtime: Runtime,
+    /// The engine.
+    pub engine: Engine,
+}
+
+/// The database file inside a data directory.
+pub fn database_path(config: &RawConfig) -> std::path::PathBuf {
+    config.data_dir.join("forecourt.db")
+}
+
+/// Open the store only (for commands that need no plugins).
+pub fn open_store(config: &RawConfig) -> anyhow::Result<Arc<SqliteStore>> {
+    Ok(Arc::new(SqliteStore::open(&database_path(config))?))
+}
+
+/// Open the store, load every plugin and build the engine.
+pub async fn build(config: &RawConfig) -> anyhow::Result<App> {
+    build_with_secrets(config, None).await
+}
+
+/// As [`build`], with an extra secret store consulted first (the demo's sandbox credentials).
+pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn SecretStore>>) -> anyhow::Result<App> {
+    let store = open_store(config)?;
+    let mut layers: Vec<Box<dyn SecretStore>> = Vec::new();
+    if let Some(extra) = extra {
+        layers.push(extra);
+    }
+    layers.push(Box::new(EnvSecrets));
+    if let Some(file) = &config.secrets_file {
+        FileSecrets::load(file)?; // fail at start, not at the first request
+        layers.push(Box::new(FileSecrets::new(file)));
+    }
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(config.data_dir.join("cache")),
+        kv: store.clone(),
+        secrets: Arc::new(LayeredSecrets(layers)),
+        pooling: true,
+    })?;
+
+    let mut sources = Vec::new();
+    for (i, raw) in config.sources.iter().enumerate() {
+        let plugin = runtime
+            .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+            .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
+        anyhow::ensure!(
+            plugin.world() == World::DmsSource,
+            "source[{i}] `{}`: plugin `{}` is a {}, not a DMS source",
+            raw.id.get_ref(),
+            raw.plugin.get_ref(),
+            plugin.world()
+        );
+        let info = plugin.source_info().await?;
+        anyhow::ensure!(
+            !info.needs_document || raw.document.is_some(),
+            "source[{i}] `{}`: plugin `{}` parses an export file: set `document = {{ file = \"...\" }}`",
+            raw.id.get_ref(),
+            raw.plugin.get_ref()
+        );
+        sources.push(SourceSetup {
+            id: raw.id.get_ref().clone(),
+            plugin,
+            config: plugin_config_json(&raw.config),
+            document: raw.document.as_ref().map(|d| DocumentSource::File(d.file.clone())),
+            snapshot_grace: Duration::from_secs(raw.snapshot_grace_secs),
+            max_snapshot_shrink: *raw.max_snapshot_shrink.get_ref(),
+        });
+    }
+
+    let mut platforms = Vec::new();
+    for (i, raw) in config.platforms.iter().enumerate() {
+        let id = raw.id.get_ref().clone();
+        let plugin = runtime
+            .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+            .with_context(|| format!("platform[{i}] `{id}`"))?;
+        anyhow::ensure!(
+            plugin.world() == World::ListingPlatform,
+            "platform[{i}] `{id}`: plugin `{}` is a {}, not a listing platform",
+            raw.plugin.get_ref(),
+            plugin.world()
+        );
+        let info = plugin.platform_info().await?;
+        let mut feed_outputs = Vec::new();
+        if let Some(RawFeed { directory: Some(dir) }) = &raw.feed {
+            feed_outputs.push(FeedOutput::Directory(dir.clone()));
+        }
+        if matches!(info.kind, crate::runtime::platform_api::PlatformKind::FeedFile) && feed_outputs.is_empty() {
+            feed_outputs.push(FeedOutput::Directory(config.data_dir.join("feeds").join(&id)));
+        }
+        platforms.push(PlatformSetup {
+            id,
+            plugin,
+            config: plugin_config_json(&raw.config),
+            info,
+            retry: raw.retry.clone(),
+            timing: Timing {
+                deadvertise_delay_ms: raw.deadvertise_delay_secs as i64 * 1000,
+                update_window_ms: raw.update_window_secs as i64 * 1000,
+            },
+            feed_outputs,
+            rate_limit_per_minute: raw.rate_limit_per_minute.as_ref().map(|r| *r.get_ref()),
+        });
+    }
+    let engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
+    Ok(App { store, runtime, engine })
+}

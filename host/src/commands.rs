@@ -1,0 +1,301 @@
+//! The operator commands that work on a configuration: `sync`, `status`,
+//! `audit`, `dead-letters`.
+
+use crate::cli::{ConfigError, EXIT_OK, EXIT_RUNTIME};
+use crate::config::RawConfig;
+use crate::store::audit::Verification;
+use crate::store::{now_ms, Store};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `--config`, shared by the commands below.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, short, default_value = "forecourt.toml", env = "FORECOURT_CONFIG")]
+    pub config: PathBuf,
+}
+
+impl ConfigArg {
+    /// Load and validate the file (exit code 3 on error).
+    pub fn load(&self) -> anyhow::Result<RawConfig> {
+        RawConfig::load(&self.config).map_err(|e| ConfigError(e.to_string()).into())
+    }
+}
+
+/// `forecourt sync`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Run one full cycle (pull, plan, deliver) and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `forecourt status`
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `forecourt audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit trail's hash chain; exit 1 if any entry was edited or deleted.
+    Verify(ConfigArg),
+    /// Show the newest entries.
+    Tail {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How many.
+        #[arg(long, short, default_value_t = 20)]
+        n: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `forecourt dead-letters ...`
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterCommand {
+    /// List dead letters.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this platform.
+        #[arg(long)]
+        platform: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead letter back in the queue.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Job id (from `list`).
+        id: i64,
+    },
+    /// Discard a dead letter.
+    Discard {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Job id (from `list`).
+        id: i64,
+    },
+}
+
+fn operator() -> String {
+    format!("operator:{}", std::env::var("USER").unwrap_or_else(|_| "cli".into()))
+}
+
+/// `forecourt sync --once`
+pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
+    anyhow::ensure!(args.once, "`forecourt sync` needs --once (use `forecourt run` for the scheduler)");
+    let config = args.config.load()?;
+    let app = crate::app::build(&config).await?;
+    let started = std::time::Instant::now();
+    let report = app.engine.sync_once().await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(EXIT_OK);
+    }
+    for p in &report.pulls {
+        println!(
+            "source {:<16} {} page(s): {} new, {} changed, {} unchanged, {} removed, {} row issue(s){}",
+            p.source,
+            p.pages,
+            p.created,
+            p.updated,
+            p.unchanged,
+            p.removed,
+            p.row_issues.len(),
+            match &p.snapshot {
+                Some(crate::store::SnapshotOutcome::Held { present, missing }) =>
+                    format!("; SNAPSHOT HELD: it lacks {missing} of {present} vehicles"),
+                _ => String::new(),
+            }
+        );
+        for issue in p.row_issues.iter().take(10) {
+            println!("    {issue}");
+        }
+    }
+    println!("planned {} vehicle(s)", report.planned);
+    for d in &report.deliveries {
+        println!(
+            "platform {:<16} {} call(s): {} acknowledged, {} to retry, {} dead-lettered{}",
+            d.platform,
+            d.calls,
+            d.done,
+            d.retried,
+            d.dead,
+            d.held.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+        );
+    }
+    println!("cycle took {:.2} s", started.elapsed().as_secs_f64());
+    Ok(EXIT_OK)
+}
+
+/// `forecourt status`
+pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
+    let config = args.config.load()?;
+    let store = crate::app::open_store(&config)?;
+    let platforms: Vec<String> = config.platforms.iter().map(|p| p.id.get_ref().clone()).collect();
+    let counts = store.platform_counts(&platforms)?;
+    let discrepancies = store.discrepancies()?;
+    let mut sources = Vec::new();
+    for s in &config.sources {
+        let last = store.last_success(s.id.get_ref())?;
+        sources.push(serde_json::json!({
+            "source": s.id.get_ref(),
+            "last_success_ms": last,
+            "minutes_since": last.map(|t| (now_ms() - t) / 60_000),
+        }));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "platforms": counts,
+                "sources": sources,
+                "queue_depth": store.queue_depth(None)?,
+                "discrepancies": discrepancies,
+            }))?
+        );
+        return Ok(EXIT_OK);
+    }
+    println!("{:<20} {:>9} {:>8} {:>8} {:>7} {:>5}  health", "platform", "published", "pending", "blocked", "queued", "dead");
+    for c in &counts {
+        let health = match (&c.paused, c.dead) {
+            (Some(reason), _) => format!("PAUSED: {reason}"),
+            (None, 0) if c.queued == 0 => "ok".into(),
+            (None, 0) => "catching up".into(),
+            (None, _) => "dead letters need attention".into(),
+        };
+        println!(
+            "{:<20} {:>9} {:>8} {:>8} {:>7} {:>5}  {health}",
+            c.platform, c.published, c.pending, c.blocked, c.queued, c.dead
+        );
+    }
+    for s in &sources {
+        println!(
+            "source {:<16} last pulled {}",
+            s["source"].as_str().unwrap_or(""),
+            s["minutes_since"].as_i64().map(|m| format!("{m} min ago")).unwrap_or_else(|| "never".into())
+        );
+    }
+    if discrepancies.is_empty() {
+        println!("no discrepancies: nothing sold or removed is still advertised");
+    } else {
+        println!("{} discrepancies (sold or removed, still advertised):", discrepancies.len());
+        for d in discrepancies.iter().take(20) {
+            println!(
+                "  {} ({}): still on {}; removed from {}",
+                d.stock_id,
+                d.reason,
+                d.still_listed_on.join(", "),
+                if d.removed_from.is_empty() { "none".to_string() } else { d.removed_from.join(", ") }
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// `forecourt audit ...`
+pub async fn audit(cmd: AuditCommand) -> anyhow::Result<u8> {
+    match cmd {
+        AuditCommand::Verify(config) => {
+            let store = crate::app::open_store(&config.load()?)?;
+            match store.audit_verify()? {
+                Verification::Intact { entries } => {
+                    println!("audit trail intact: {entries} entries, hash chain verified");
+                    Ok(EXIT_OK)
+                }
+                Verification::Broken { seq, reason } => {
+                    println!("AUDIT TRAIL BROKEN at entry {seq}: {reason}");
+                    Ok(EXIT_RUNTIME)
+                }
+            }
+        }
+        AuditCommand::Tail { config, n, json } => {
+            let store = crate::app::open_store(&config.load()?)?;
+            let entries = store.audit_tail(n)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries.iter().rev() {
+                    println!(
+                        "{:>6} {} {:<9} {:<16} {:<10} {:<12} {:<10} {}",
+                        e.seq,
+                        e.at,
+                        e.entry.kind,
+                        e.entry.actor,
+                        e.entry.stock_id.as_deref().unwrap_or("-"),
+                        e.entry.platform.as_deref().unwrap_or("-"),
+                        e.entry.step.as_deref().unwrap_or("-"),
+                        e.entry.error_class.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// `forecourt dead-letters ...`
+pub async fn dead_letters(cmd: DeadLetterCommand) -> anyhow::Result<u8> {
+    match cmd {
+        DeadLetterCommand::List { config, platform, json } => {
+            let store = crate::app::open_store(&config.load()?)?;
+            let jobs = store.dead_letters(platform.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else if jobs.is_empty() {
+                println!("no dead letters");
+            } else {
+                for j in &jobs {
+                    println!(
+                        "{:>6} {:<16} {:<10} {:<8} after {} attempt(s): [{}] {}",
+                        j.id,
+                        j.platform,
+                        j.stock_id,
+                        j.kind,
+                        j.attempts,
+                        j.error_class.as_deref().unwrap_or("?"),
+                        j.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        DeadLetterCommand::Retry { config, id } => {
+            let store = crate::app::open_store(&config.load()?)?;
+            if store.retry_dead(id, &operator(), now_ms())? {
+                println!("dead letter {id} is back in the queue; the next sync sends it");
+                Ok(EXIT_OK)
+            } else {
+                println!("no dead letter with id {id}");
+                Ok(EXIT_RUNTIME)
+            }
+        }
+        DeadLetterCommand::Discard { config, id } => {
+            let store = crate::app::open_store(&config.load()?)?;
+            if store.discard_dead(id, &operator(), now_ms())? {
+                println!("dead letter {id} discarded");
+                Ok(EXIT_OK)
+            } else {
+                println!("no dead letter with id {id}");
+                Ok(EXIT_RUNTIME)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `forecourt sandbox`: run the sandbox marketplace until Ctrl-C.
+
+use super::{Faults, Sandbox, SandboxConfig};
+use crate::cli::{ConfigError, EXIT_OK};
+use clap::Args;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Options of `forecourt sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// An advertiser (dealer) id on the integration; repeat for several.
+    #[arg(long = "advertiser", default_value = "10008899")]
+    pub advertisers: Vec<String>,
+    /// API key clients authenticate with.
+    #[arg(long, default_value = "sandbox-key")]
+    pub key: String,
+    /// API secret clients authenticate with.
+    #[arg(long, default_value = "sandbox-secret")]
+    pub secret: String,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub token_lifetime_secs: u64,
+    /// Share (0..1) of stock calls answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share (0..1) of stock calls answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_limit_rate: f64,
+    /// Retry-After seconds sent with a 429.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Milliseconds added to every stock call.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share (0..1) of stock calls that hang, then drop the connection.
+    #[arg(long, default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// How long a timed-out call hangs, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub hang_ms: u64,
+    /// A dotted field path (e.g. vehicle.colour) refused with 400 on create and patch; repeatable.
+    #[arg(long = "reject-field")]
+    pub reject_fields: Vec<String>,
+    /// Seed for fault decisions and stock ids.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SandboxArgs {
+    /// The sandbox these options describe.
+    pub fn config(&self) -> SandboxConfig {
+        SandboxConfig {
+            listen: self.listen,
+            advertisers: self.advertisers.clone(),
+            credentials: vec![(self.key.clone(), self.secret.clone())],
+            token_lifetime: Duration::from_secs(self.token_lifetime_secs),
+            faults: Faults {
+                error_rate: self.error_rate,
+                rate_limit_rate: self.rate_limit_rate,
+                retry_after_secs: self.retry_after_secs,
+                latency_ms: self.latency_ms,
+                timeout_rate: self.timeout_rate,
+                hang_ms: self.hang_ms,
+                reject_fields: self.reject_fields.clone(),
+                ..Faults::default()
+            },
+            seed: self.seed,
+        }
+    }
+}
+
+/// Run `forecourt sandbox`.
+pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
+    let config = args.config();
+    config
+        .faults
+        .check()
+        .map_err(|e| ConfigError(e.replace('_', "-")))?;
+    let sandbox = Sandbox::start(config).await?;
+    let url = sandbox.base_url();
+    println!("forecourt sandbox marketplace on {url}");
+    println!("  advertisers   {}", args.advertisers.join(", "));
+    println!("  credentials   key={} secret={}", args.key, args.secret);
+    println!("  token         POST {url}/authenticate");
+    println!("  stock         POST|GET {url}/stock?advertiserId=…  GET|PATCH {url}/stock/{{stockId}}?advertiserId=…");
+    println!("  control       GET {url}/_sandbox/stats");
+    println!("                GET|PUT|PATCH {url}/_sandbox/faults");
+    println!("                POST {url}/_sandbox/revoke-tokens");
+    println!("                POST {url}/_sandbox/reset");
+    println!("                GET {url}/_sandbox/stock?advertiserId=…");
+    println!("Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    let stats = sandbox.stats();
+    sandbox.shutdown().await;
+    println!("stopped; {}", serde_json::to_string(&stats)?);
+    Ok(EXIT_OK)
+}
