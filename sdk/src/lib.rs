@@ -1,0 +1,365 @@
+//! Write forecourt plugins as WebAssembly components.
+//!
+//! A forecourt plugin is a WebAssembly component that implements one world of
+//! the `forecourt:plugin@1.0.0` contract: `listing-platform` (a marketplace, a
+//! feed file, a website) or `dms-source` (a dealer management system). This
+//! crate hides the generated bindings: a plugin is a struct, an impl of
+//! [`Platform`] or [`Source`], and one macro.
+//!
+//! ```no_run
+//! use forecourt_sdk::{
+//!     export_platform, Listing, OperationKind, Platform, PlatformInfo, PlatformKind,
+//!     Transformed, ValidationIssue, Vehicle,
+//! };
+//!
+//! struct Echo;
+//!
+//! impl Platform for Echo {
+//!     fn describe() -> PlatformInfo {
+//!         PlatformInfo {
+//!             name: "echo".into(),
+//!             version: env!("CARGO_PKG_VERSION").into(),
+//!             kind: PlatformKind::Api,
+//!             config_schema: r#"{"type":"object"}"#.into(),
+//!             required_fields: vec!["make".into()],
+//!             recommended_fields: vec![],
+//!             max_images: None,
+//!             ideal_images: None,
+//!             max_description_length: None,
+//!             batch_size: 10,
+//!             rate_limit_per_minute: None,
+//!             operations: vec![OperationKind::Create],
+//!             feed: None,
+//!         }
+//!     }
+//!
+//!     fn transform(_config: &str, v: Vehicle) -> Result<Transformed, Vec<ValidationIssue>> {
+//!         let Some(make) = v.make else {
+//!             return Err(vec![ValidationIssue::error("make", "a make is required")]);
+//!         };
+//!         let listing = Listing { stock_id: v.stock_id, body: make };
+//!         Ok(Transformed { listing, warnings: vec![] })
+//!     }
+//! }
+//!
+//! export_platform!(Echo);
+//! ```
+//!
+//! Every operation other than `describe` and `transform` (for a platform) or
+//! `describe` (for a source) has a default that answers with a permanent
+//! [`PluginError`] saying it is not supported.
+//!
+//! The export macros also stamp the contract version ([`CONTRACT_VERSION`])
+//! into a `forecourt:contract` custom section of the plugin's core module, so
+//! the host can refuse a plugin built against a contract it does not speak
+//! before instantiating it.
+//!
+//! Helpers: [`http`] (a blocking HTTP client over `wasi:http`), [`log`] (the
+//! host's structured log), [`kv`] (the plugin's private key-value store) and
+//! [`errors`] (constructors for [`PluginError`] and [`ValidationIssue`]).
+
+#![deny(missing_docs)]
+
+pub mod errors;
+pub mod http;
+pub mod kv;
+pub mod log;
+
+/// The version of the `forecourt:plugin` WIT contract this SDK implements.
+///
+/// The export macros embed it, as UTF-8, in a custom section named
+/// `forecourt:contract`.
+pub const CONTRACT_VERSION: &str = "1.0.0";
+
+/// The contract version as the exact bytes of the `forecourt:contract` section.
+#[doc(hidden)]
+pub const CONTRACT_VERSION_BYTES: [u8; 5] = *b"1.0.0";
+
+const _: () = assert!(CONTRACT_VERSION.len() == CONTRACT_VERSION_BYTES.len());
+
+/// Generated bindings for the `listing-platform` world. Not part of the API.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod platform_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "listing-platform",
+        pub_export_macro: true,
+        export_macro_name: "export_listing_platform",
+        default_bindings_module: "$crate::platform_bindings",
+        generate_all,
+    });
+}
+
+/// Generated bindings for the `dms-source` world. Not part of the API.
+///
+/// Shares every imported interface with [`platform_bindings`], so there is one
+/// `Vehicle` type, one `PluginError`, one set of `wasi:http` resources.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod source_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "dms-source",
+        pub_export_macro: true,
+        export_macro_name: "export_dms_source",
+        default_bindings_module: "$crate::source_bindings",
+        with: {
+            "forecourt:plugin/types@1.0.0": crate::platform_bindings::forecourt::plugin::types,
+            "forecourt:plugin/log@1.0.0": crate::platform_bindings::forecourt::plugin::log,
+            "forecourt:plugin/kv@1.0.0": crate::platform_bindings::forecourt::plugin::kv,
+            "wasi:http/types@0.2.12": crate::platform_bindings::wasi::http::types,
+            "wasi:http/outgoing-handler@0.2.12": crate::platform_bindings::wasi::http::outgoing_handler,
+            "wasi:io/error@0.2.12": crate::platform_bindings::wasi::io::error,
+            "wasi:io/poll@0.2.12": crate::platform_bindings::wasi::io::poll,
+            "wasi:io/streams@0.2.12": crate::platform_bindings::wasi::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": crate::platform_bindings::wasi::clocks::monotonic_clock,
+        },
+    });
+}
+
+pub use platform_bindings::forecourt::plugin::types::{
+    Attribute, BodyStyle, Condition, Date, Drivetrain, ErrorClass, FuelType, HubOnly, Image,
+    Mileage, MileageUnit, Money, PartExchange, Person, PluginError, ServiceHistory, Severity,
+    StockStatus, Transmission, ValidationIssue, VatStatus, Vehicle, VehicleType,
+};
+
+pub use platform_bindings::exports::forecourt::plugin::platform::{
+    Enquiry, EnquiryPage, Feed, FeedFormat, Listing, Operation, OperationKind, OperationResult,
+    PlatformInfo, PlatformKind, PublishedItem, PublishedPage, PublishedState, Transformed,
+};
+
+pub use source_bindings::exports::forecourt::plugin::source::{
+    Change, PullPage, PullRequest, RowIssue, SourceInfo,
+};
+
+pub use kv::KvError;
+pub use log::Level;
+
+/// A listing platform: a marketplace API, a feed file, or the dealer's website.
+///
+/// Implement it on a unit struct and pass that struct to [`export_platform!`].
+/// Only [`describe`](Platform::describe) and [`transform`](Platform::transform)
+/// are required; the other operations answer "not supported" by default.
+/// Every `config` argument is the plugin's configuration as a JSON object.
+pub trait Platform {
+    /// What this platform is, what it accepts and which operations it supports.
+    fn describe() -> PlatformInfo;
+
+    /// Render one vehicle for this platform, or say which fields stop it.
+    ///
+    /// Must be deterministic and must not call out (no HTTP, no state).
+    fn transform(config: &str, vehicle: Vehicle) -> Result<Transformed, Vec<ValidationIssue>>;
+
+    /// Apply a batch of operations: one result per operation, or an error for
+    /// the whole batch (for example when the credentials are refused).
+    fn publish(
+        config: &str,
+        operations: Vec<Operation>,
+    ) -> Result<Vec<OperationResult>, PluginError> {
+        let _ = (config, operations);
+        Err(errors::not_supported("publish"))
+    }
+
+    /// One page of what the platform currently shows, for reconciliation.
+    fn list_published(config: &str, cursor: Option<String>) -> Result<PublishedPage, PluginError> {
+        let _ = (config, cursor);
+        Err(errors::not_supported("list-published"))
+    }
+
+    /// Feed-file platforms: the complete feed for these listings.
+    fn render_feed(config: &str, listings: Vec<Listing>) -> Result<Feed, PluginError> {
+        let _ = (config, listings);
+        Err(errors::not_supported("render-feed"))
+    }
+
+    /// One page of customer enquiries (leads) received by the platform.
+    fn fetch_enquiries(config: &str, cursor: Option<String>) -> Result<EnquiryPage, PluginError> {
+        let _ = (config, cursor);
+        Err(errors::not_supported("fetch-enquiries"))
+    }
+}
+
+/// A DMS source: turns what a dealer management system says into vehicles.
+///
+/// Implement it on a unit struct and pass that struct to [`export_source!`].
+/// Only [`describe`](Source::describe) is required; `pull` and `parse_push`
+/// answer "not supported" by default.
+pub trait Source {
+    /// What this source is and how the host should drive it.
+    fn describe() -> SourceInfo;
+
+    /// One page of changes since `request.cursor`.
+    fn pull(request: PullRequest) -> Result<PullPage, PluginError> {
+        let _ = request;
+        Err(errors::not_supported("pull"))
+    }
+
+    /// Parse one push notification whose signature the host has verified.
+    fn parse_push(
+        config: &str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<PullPage, PluginError> {
+        let _ = (config, headers, body);
+        Err(errors::not_supported("parse-push"))
+    }
+}
+
+/// Export a [`Platform`] implementation as this component's `listing-platform`.
+///
+/// Use it once, at the root of a `cdylib` crate:
+///
+/// ```ignore
+/// forecourt_sdk::export_platform!(MyPlatform);
+/// ```
+///
+/// It defines a hidden struct implementing the generated `Guest` trait by
+/// forwarding every call to `<MyPlatform as Platform>`, exports it through the
+/// generated bindings, and stamps [`CONTRACT_VERSION`] into the
+/// `forecourt:contract` custom section. On targets other than `wasm32` only the
+/// forwarding impl is compiled, so the crate's logic can be built and tested
+/// natively.
+#[macro_export]
+macro_rules! export_platform {
+    ($ty:ty) => {
+        const _: () = {
+            #[doc(hidden)]
+            struct __ForecourtPlatformExport;
+
+            impl $crate::platform_bindings::exports::forecourt::plugin::platform::Guest
+                for __ForecourtPlatformExport
+            {
+                fn describe() -> $crate::PlatformInfo {
+                    <$ty as $crate::Platform>::describe()
+                }
+                fn transform(
+                    config: ::std::string::String,
+                    vehicle: $crate::Vehicle,
+                ) -> ::std::result::Result<
+                    $crate::Transformed,
+                    ::std::vec::Vec<$crate::ValidationIssue>,
+                > {
+                    <$ty as $crate::Platform>::transform(&config, vehicle)
+                }
+                fn publish(
+                    config: ::std::string::String,
+                    operations: ::std::vec::Vec<$crate::Operation>,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::OperationResult>,
+                    $crate::PluginError,
+                > {
+                    <$ty as $crate::Platform>::publish(&config, operations)
+                }
+                fn list_published(
+                    config: ::std::string::String,
+                    cursor: ::std::option::Option<::std::string::String>,
+                ) -> ::std::result::Result<$crate::PublishedPage, $crate::PluginError> {
+                    <$ty as $crate::Platform>::list_published(&config, cursor)
+                }
+                fn render_feed(
+                    config: ::std::string::String,
+                    listings: ::std::vec::Vec<$crate::Listing>,
+                ) -> ::std::result::Result<$crate::Feed, $crate::PluginError> {
+                    <$ty as $crate::Platform>::render_feed(&config, listings)
+                }
+                fn fetch_enquiries(
+                    config: ::std::string::String,
+                    cursor: ::std::option::Option<::std::string::String>,
+                ) -> ::std::result::Result<$crate::EnquiryPage, $crate::PluginError> {
+                    <$ty as $crate::Platform>::fetch_enquiries(&config, cursor)
+                }
+            }
+
+            // Natively nothing calls the forwarding impl (there are no
+            // exports): keep it, and through it the plugin, alive so a native
+            // build has no dead-code warnings.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[used]
+            static __FORECOURT_NATIVE_KEEP: fn() = || {
+                use $crate::platform_bindings::exports::forecourt::plugin::platform::Guest as _;
+                let _ = (
+                    __ForecourtPlatformExport::describe,
+                    __ForecourtPlatformExport::transform,
+                    __ForecourtPlatformExport::publish,
+                    __ForecourtPlatformExport::list_published,
+                    __ForecourtPlatformExport::render_feed,
+                    __ForecourtPlatformExport::fetch_enquiries,
+                );
+            };
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::platform_bindings::export_listing_platform!(
+                __ForecourtPlatformExport with_types_in $crate::platform_bindings
+            );
+
+            #[cfg(target_arch = "wasm32")]
+            #[unsafe(link_section = "forecourt:contract")]
+            #[used]
+            static __FORECOURT_CONTRACT: [u8; 5] = $crate::CONTRACT_VERSION_BYTES;
+        };
+    };
+}
+
+/// Export a [`Source`] implementation as this component's `dms-source`.
+///
+/// Use it once, at the root of a `cdylib` crate:
+///
+/// ```ignore
+/// forecourt_sdk::export_source!(MySource);
+/// ```
+///
+/// Works like [`export_platform!`]: a hidden struct forwards the generated
+/// `Guest` trait to `<MySource as Source>`, and [`CONTRACT_VERSION`] is
+/// stamped into the `forecourt:contract` custom section.
+#[macro_export]
+macro_rules! export_source {
+    ($ty:ty) => {
+        const _: () = {
+            #[doc(hidden)]
+            struct __ForecourtSourceExport;
+
+            impl $crate::source_bindings::exports::forecourt::plugin::source::Guest
+                for __ForecourtSourceExport
+            {
+                fn describe() -> $crate::SourceInfo {
+                    <$ty as $crate::Source>::describe()
+                }
+                fn pull(
+                    request: $crate::PullRequest,
+                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
+                    <$ty as $crate::Source>::pull(request)
+                }
+                fn parse_push(
+                    config: ::std::string::String,
+                    headers: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                    body: ::std::vec::Vec<u8>,
+                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
+                    <$ty as $crate::Source>::parse_push(&config, headers, body)
+                }
+            }
+
+            // See `export_platform!`.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[used]
+            static __FORECOURT_NATIVE_KEEP: fn() = || {
+                use $crate::source_bindings::exports::forecourt::plugin::source::Guest as _;
+                let _ = (
+                    __ForecourtSourceExport::describe,
+                    __ForecourtSourceExport::pull,
+                    __ForecourtSourceExport::parse_push,
+                );
+            };
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::source_bindings::export_dms_source!(
+                __ForecourtSourceExport with_types_in $crate::source_bindings
+            );
+
+            #[cfg(target_arch = "wasm32")]
+            #[unsafe(link_section = "forecourt:contract")]
+            #[used]
+            static __FORECOURT_CONTRACT: [u8; 5] = $crate::CONTRACT_VERSION_BYTES;
+        };
+    };
+}
