@@ -365,3 +365,41 @@ async fn key_value_state_is_private_to_each_plugin() {
     let out = hostile.transform(&mode("kv"), &vehicle()).await.unwrap().unwrap();
     assert_eq!(out.listing.body, "v");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_exchange_is_done_by_the_host_reused_and_renewed_after_revocation() {
+    use forecourt::sandbox::{Sandbox, SandboxConfig};
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let port = sandbox.addr().port();
+    let f = Fixture::new();
+    f.secrets.set("hostile", "key", "sandbox-key");
+    f.secrets.set("hostile", "secret", "sandbox-secret");
+    let manifest = format!(
+        "[[http]]\norigin = \"http://127.0.0.1:{port}\"\nauth = {{ type = \"token-exchange\", token_path = \"/authenticate\", form = {{ key = \"key\", secret = \"secret\" }} }}\n"
+    );
+    let grants = OperatorGrants {
+        plain_http_hosts: vec!["127.0.0.1".into()],
+        private_network_hosts: vec!["127.0.0.1".into()],
+    };
+    let plugin = f.load("hostile", "hostile", &manifest, grants.clone()).unwrap();
+    let url = format!("{}/stock?advertiserId=10008899&page=1&pageSize=10", sandbox.base_url());
+    for _ in 0..3 {
+        let out = http_outcome(plugin.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+        assert!(out.contains("200"), "{out}");
+    }
+    assert_eq!(sandbox.stats().authenticate, 1, "one token, reused for its lifetime");
+    assert_eq!(sandbox.stats().list, 3);
+
+    // Revoked on the platform side: the host renews it once and the plugin never notices.
+    sandbox.revoke_tokens();
+    let out = http_outcome(plugin.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+    assert!(out.contains("200"), "{out}");
+    assert_eq!(sandbox.stats().authenticate, 2);
+
+    // Wrong credentials: the plugin sees the platform's 401 (an auth error), never a secret.
+    f.secrets.set("hostile", "secret", "wrong");
+    let fresh = f.load("hostile", "hostile", &manifest, grants).unwrap();
+    let out = http_outcome(fresh.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+    assert!(out.contains("401"), "{out}");
+    sandbox.shutdown().await;
+}

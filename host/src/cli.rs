@@ -57,6 +57,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Pull every source, plan and deliver: one full cycle (`--once`).
     Sync(crate::commands::SyncArgs),
+    /// Compare what each platform shows with the store and plan corrections.
+    Reconcile(crate::commands::ReconcileArgs),
     /// Per-platform health, queue depth, dead letters and discrepancies.
     Status(crate::commands::StatusArgs),
     /// Verify or show the hash-chained audit trail.
@@ -145,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Sync(args) => crate::commands::sync(args).await,
         Command::Status(args) => crate::commands::status(args).await,
+        Command::Reconcile(args) => crate::commands::reconcile(args).await,
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,

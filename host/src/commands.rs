@@ -36,6 +36,22 @@ pub struct SyncArgs {
     pub json: bool,
 }
 
+/// `forecourt reconcile`
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Only this platform.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Also deliver the corrective operations now.
+    #[arg(long)]
+    pub deliver: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `forecourt status`
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -142,6 +158,46 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
         );
     }
     println!("cycle took {:.2} s", started.elapsed().as_secs_f64());
+    Ok(EXIT_OK)
+}
+
+/// `forecourt reconcile`
+pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<u8> {
+    let config = args.config.load()?;
+    let app = crate::app::build(&config).await?;
+    let mut reports = Vec::new();
+    for platform in app.engine.platforms() {
+        if args.platform.as_deref().is_some_and(|p| p != platform.id) {
+            continue;
+        }
+        eprintln!("reconciling {} ...", platform.id);
+        let report = app.engine.reconcile(platform).await?;
+        let delivery = if args.deliver { Some(app.engine.deliver(platform).await?) } else { None };
+        reports.push((report, delivery));
+    }
+    if args.json {
+        let json: Vec<_> = reports
+            .iter()
+            .map(|(r, d)| serde_json::json!({"reconcile": r, "delivery": d}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(EXIT_OK);
+    }
+    for (r, d) in &reports {
+        match &r.skipped {
+            Some(why) => println!("{:<16} skipped: {why}", r.platform),
+            None => println!(
+                "{:<16} {} page(s) read: {} missing, {} stale, {} orphaned; {} vehicle(s) re-planned{}",
+                r.platform,
+                r.pages,
+                r.missing.len(),
+                r.stale.len(),
+                r.orphaned.len(),
+                r.planned,
+                d.as_ref().map(|d| format!("; {} corrective operation(s) acknowledged", d.done)).unwrap_or_default()
+            ),
+        }
+    }
     Ok(EXIT_OK)
 }
 

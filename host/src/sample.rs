@@ -260,3 +260,127 @@ mod tests {
         assert_eq!(group_thousands(45000), "45,000");
     }
 }
+
+/// The canonical export header set (what the `csv-export` plugin recognises
+/// without a mapping).
+pub const EXPORT_HEADERS: &[&str] = &[
+    "StockNo", "Registration", "VIN", "Make", "Model", "Derivative", "Trim", "VehicleType", "BodyType", "FuelType",
+    "Transmission", "Drivetrain", "Doors", "Seats", "EngineSizeCC", "PowerBHP", "CO2", "EuroStatus", "Colour",
+    "FirstRegistered", "Year", "Mileage", "Price", "VAT", "Condition", "ServiceHistory", "PreviousOwners", "MOTExpiry",
+    "Features", "Description", "Images", "Status", "DateInStock", "Location", "InternalNotes", "CostPrice",
+];
+
+/// Write vehicles as a DMS stock export (CSV, UK conventions: dd/mm/yyyy
+/// dates, "£12,995" prices, "45,000" miles, pipe-separated images).
+pub fn to_export_csv(stock: &[Vehicle]) -> Vec<u8> {
+    use crate::runtime::types::{Drivetrain, FuelType as F};
+    let date = |d: &Option<Date>| d.as_ref().map(|d| format!("{:02}/{:02}/{}", d.day, d.month, d.year)).unwrap_or_default();
+    let pounds = |m: &Option<Money>| {
+        m.as_ref()
+            .map(|m| format!("£{}", group_thousands((m.amount_minor / 100).max(0) as u32)))
+            .unwrap_or_default()
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(EXPORT_HEADERS).expect("in-memory writes succeed");
+    for v in stock {
+        let fuel = match &v.fuel_type {
+            Some(F::Petrol) => "Petrol".into(),
+            Some(F::Diesel) => "Diesel".into(),
+            Some(F::Electric) => "Electric".into(),
+            Some(F::Hybrid) => "Hybrid".into(),
+            Some(F::PlugInHybrid) => "Plug-in Hybrid".into(),
+            Some(F::MildHybrid) => "Mild Hybrid".into(),
+            Some(F::Lpg) => "LPG".into(),
+            Some(F::Hydrogen) => "Hydrogen".into(),
+            Some(F::Other(o)) => o.clone(),
+            None => String::new(),
+        };
+        let body = match &v.body_style {
+            Some(BodyStyle::Hatchback) => "Hatchback".into(),
+            Some(BodyStyle::Saloon) => "Saloon".into(),
+            Some(BodyStyle::Estate) => "Estate".into(),
+            Some(BodyStyle::Suv) => "SUV".into(),
+            Some(BodyStyle::Coupe) => "Coupe".into(),
+            Some(BodyStyle::Convertible) => "Convertible".into(),
+            Some(BodyStyle::Mpv) => "MPV".into(),
+            Some(BodyStyle::Pickup) => "Pickup".into(),
+            Some(BodyStyle::PanelVan) => "Panel Van".into(),
+            Some(BodyStyle::Minibus) => "Minibus".into(),
+            Some(BodyStyle::Other(o)) => o.clone(),
+            None => String::new(),
+        };
+        let record: Vec<String> = vec![
+            v.stock_id.clone(),
+            v.registration.clone().unwrap_or_default(),
+            v.vin.clone().unwrap_or_default(),
+            v.make.clone().unwrap_or_default(),
+            v.model.clone().unwrap_or_default(),
+            v.variant.clone().unwrap_or_default(),
+            v.trim.clone().unwrap_or_default(),
+            match v.vehicle_type {
+                VehicleType::Van => "Van".into(),
+                _ => "Car".into(),
+            },
+            body,
+            fuel,
+            match &v.transmission {
+                Some(Transmission::Automatic) => "Automatic".into(),
+                Some(Transmission::Manual) => "Manual".into(),
+                _ => String::new(),
+            },
+            match &v.drivetrain {
+                Some(Drivetrain::AllWheelDrive) => "AWD".into(),
+                Some(Drivetrain::FourWheelDrive) => "4WD".into(),
+                Some(Drivetrain::FrontWheelDrive) => "FWD".into(),
+                Some(Drivetrain::RearWheelDrive) => "RWD".into(),
+                _ => String::new(),
+            },
+            v.doors.map(|d| d.to_string()).unwrap_or_default(),
+            v.seats.map(|d| d.to_string()).unwrap_or_default(),
+            v.engine_size_cc.map(|d| d.to_string()).unwrap_or_default(),
+            v.power_bhp.map(|d| d.to_string()).unwrap_or_default(),
+            v.co2_g_per_km.map(|d| d.to_string()).unwrap_or_default(),
+            v.emissions_standard.clone().unwrap_or_default(),
+            v.colour.clone().unwrap_or_default(),
+            date(&v.first_registration),
+            v.model_year.map(|d| d.to_string()).unwrap_or_default(),
+            v.mileage.as_ref().map(|m| group_thousands(m.value)).unwrap_or_default(),
+            pounds(&v.price),
+            match v.vat {
+                VatStatus::IncVat => "Inc VAT".into(),
+                VatStatus::PlusVat => "Plus VAT".into(),
+                VatStatus::NoVat => "No VAT".into(),
+            },
+            match v.condition {
+                Condition::New => "New".into(),
+                Condition::Used => "Used".into(),
+            },
+            match &v.service_history {
+                Some(ServiceHistory::FullDealer) => "Full dealer".into(),
+                Some(ServiceHistory::Full) => "Full".into(),
+                Some(ServiceHistory::Part) => "Part".into(),
+                Some(ServiceHistory::None) => "None".into(),
+                Some(ServiceHistory::Other(o)) => o.clone(),
+                None => String::new(),
+            },
+            v.previous_owners.map(|d| d.to_string()).unwrap_or_default(),
+            date(&v.mot_expiry),
+            v.features.join("|"),
+            v.description.clone().unwrap_or_default(),
+            v.images.iter().map(|i| i.url.clone()).collect::<Vec<_>>().join("|"),
+            match v.status {
+                StockStatus::DueIn => "Due In".into(),
+                StockStatus::InStock => "In Stock".into(),
+                StockStatus::Reserved => "Reserved".into(),
+                StockStatus::Sold => "Sold".into(),
+                StockStatus::Withdrawn => "Withdrawn".into(),
+            },
+            date(&v.date_in_stock),
+            v.location_id.clone(),
+            v.hub_only.as_ref().and_then(|h| h.internal_notes.clone()).unwrap_or_default(),
+            pounds(&v.hub_only.as_ref().and_then(|h| h.cost_price.clone())),
+        ];
+        w.write_record(&record).expect("in-memory writes succeed");
+    }
+    w.into_inner().expect("in-memory writer flushes")
+}

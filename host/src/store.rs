@@ -287,8 +287,24 @@ pub struct Discrepancy {
     pub removed_from: Vec<String>,
 }
 
+/// What reconciliation saw on a platform for one vehicle.
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// We believe it is published; the platform does not have it.
+    Missing,
+    /// The platform has it in this state (`live`, `reserved` or `removed`).
+    Present {
+        /// The platform's state, in our vocabulary.
+        state: String,
+        /// The platform's id.
+        remote_id: String,
+    },
+}
+
 /// The store's operations.
 pub trait Store: Send + Sync {
+    /// Record what reconciliation saw and make the planner look at the vehicle again.
+    fn record_observed(&self, stock_id: &str, platform: &str, observed: &Observed, now: i64) -> StoreResult<()>;
     /// Store a page of changes and its cursor in one transaction.
     fn ingest(&self, batch: &IngestBatch, now: i64) -> StoreResult<IngestSummary>;
     /// Close a full snapshot of `source`: vehicles it did not mention become

@@ -591,6 +591,96 @@ impl Engine {
         Ok(())
     }
 
+    // ----- reconcile -----
+
+    /// Compare what an API platform shows with the store and plan corrective
+    /// operations: missing (we think it is listed, it is not), stale (listed
+    /// in another state), orphaned (listed, but sold, removed or unknown).
+    pub async fn reconcile(&self, platform: &PlatformSetup) -> EngineResult<ReconcileReport> {
+        let mut report = ReconcileReport {
+            platform: platform.id.clone(),
+            ..Default::default()
+        };
+        if platform.is_feed() {
+            report.skipped = Some("feed platforms are rebuilt whole on every change".into());
+            return Ok(report);
+        }
+        let mut seen: HashMap<String, p::PublishedItem> = HashMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = platform
+                .plugin
+                .list_published(&platform.config, cursor.as_deref())
+                .await?
+                .map_err(|e| anyhow::anyhow!("{}: list-published failed ({}): {}", platform.id, class_name(&e.class), e.message))?;
+            report.pages += 1;
+            for item in page.items {
+                seen.insert(item.stock_id.clone(), item);
+            }
+            match page.next_cursor {
+                Some(next) if report.pages < 10_000 => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let now = now_ms();
+        let state_name = |s: &p::PublishedState| match s {
+            p::PublishedState::Live => "live",
+            p::PublishedState::Reserved => "reserved",
+            p::PublishedState::Sold | p::PublishedState::Removed => "removed",
+        };
+        let listings = self.store.listings(&platform.id)?;
+        let known: HashMap<&str, &crate::store::ListingRow> = listings.iter().map(|l| (l.stock_id.as_str(), l)).collect();
+        for l in &listings {
+            let ours = l.published_state.as_str();
+            let on_platform = seen.get(&l.stock_id).map(|i| state_name(&i.state));
+            match (ours, on_platform) {
+                ("live" | "reserved", None) => {
+                    report.missing.push(l.stock_id.clone());
+                    self.store.record_observed(&l.stock_id, &platform.id, &crate::store::Observed::Missing, now)?;
+                }
+                (ours, Some(theirs)) if ours != theirs && !(ours == "none" && theirs == "removed") => {
+                    let item = &seen[&l.stock_id];
+                    if l.desired_state == "absent" && theirs != "removed" {
+                        report.orphaned.push(l.stock_id.clone());
+                    } else {
+                        report.stale.push(l.stock_id.clone());
+                    }
+                    self.store.record_observed(
+                        &l.stock_id,
+                        &platform.id,
+                        &crate::store::Observed::Present {
+                            state: theirs.into(),
+                            remote_id: item.remote_id.clone(),
+                        },
+                        now,
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        for (stock_id, item) in &seen {
+            if known.contains_key(stock_id.as_str()) || state_name(&item.state) == "removed" {
+                continue;
+            }
+            report.orphaned.push(stock_id.clone());
+            self.store.record_observed(
+                stock_id,
+                &platform.id,
+                &crate::store::Observed::Present {
+                    state: state_name(&item.state).into(),
+                    remote_id: item.remote_id.clone(),
+                },
+                now,
+            )?;
+            if self.store.vehicle(stock_id)?.is_none() {
+                // Unknown to the hub altogether: nothing to plan from, remove it.
+                self.store.apply_plans(stock_id, "", &[planner::orphan_removal(stock_id, &platform.id, now)], now)?;
+            }
+        }
+        report.planned = self.plan().await?;
+        Ok(report)
+    }
+
     // ----- cycle -----
 
     /// One full cycle: pull every source, plan, deliver everything due.
@@ -605,6 +695,25 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// What reconciliation found on one platform.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct ReconcileReport {
+    /// Platform id.
+    pub platform: String,
+    /// Pages read back.
+    pub pages: usize,
+    /// Published per the store, absent on the platform.
+    pub missing: Vec<String>,
+    /// Listed in another state than the store says.
+    pub stale: Vec<String>,
+    /// Listed, but sold, removed or unknown to the hub.
+    pub orphaned: Vec<String>,
+    /// Vehicles re-planned as a result.
+    pub planned: usize,
+    /// Why nothing was done.
+    pub skipped: Option<String>,
 }
 
 /// What a cycle did.

@@ -207,6 +207,42 @@ fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> S
 }
 
 impl Store for SqliteStore {
+    fn record_observed(&self, stock_id: &str, platform: &str, observed: &Observed, now: i64) -> StoreResult<()> {
+        self.write("record observed", |tx| {
+            let step = match observed {
+                Observed::Missing => {
+                    tx.execute(
+                        "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending', updated_at = ?3
+                         WHERE stock_id = ?1 AND platform = ?2",
+                        params![stock_id, platform, now],
+                    )
+                    .map_err(db("record observed"))?;
+                    "missing"
+                }
+                Observed::Present { state, remote_id } => {
+                    // Forget the published hash: what the platform shows is not
+                    // what we last sent, so the planner sends it again.
+                    tx.execute(
+                        "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at)
+                         VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5)
+                         ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
+                           lifecycle = 'pending', updated_at = ?5",
+                        params![stock_id, platform, state, remote_id, now],
+                    )
+                    .map_err(db("record observed"))?;
+                    "drift"
+                }
+            };
+            tx.execute("UPDATE vehicles SET plan_needed = 1 WHERE stock_id = ?1", params![stock_id])
+                .map_err(db("record observed"))?;
+            append_audit(
+                tx,
+                &AuditEntry::new("reconcile", "engine").stock(stock_id).platform(platform).step(step),
+                now,
+            )
+        })
+    }
+
     fn ingest(&self, batch: &IngestBatch, now: i64) -> StoreResult<IngestSummary> {
         self.write("ingest", |tx| {
             tx.execute(

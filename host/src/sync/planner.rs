@@ -65,6 +65,27 @@ fn idempotency_key(platform: &str, stock_id: &str, kind: &str, content: &str, se
     format!("fc-{}", &hex::encode(h.finalize())[..40])
 }
 
+/// A removal for a listing the platform shows but the hub has no vehicle
+/// for (an orphan found by reconciliation).
+pub fn orphan_removal(stock_id: &str, platform: &str, now: i64) -> PlannedListing {
+    PlannedListing {
+        stock_id: stock_id.into(),
+        platform: platform.into(),
+        desired_state: "absent".into(),
+        desired: None,
+        issues: vec![],
+        blocked: false,
+        job: Some(NewJob {
+            kind: "remove".into(),
+            idempotency_key: idempotency_key(platform, stock_id, "remove", "orphan", now),
+            priority: PRIORITY_REMOVE,
+            run_at: now,
+            listing_hash: None,
+            seen_at: now,
+        }),
+    }
+}
+
 /// Plan one (vehicle, platform).
 pub fn plan(
     vehicle: &StoredVehicle,
