@@ -403,3 +403,39 @@ async fn token_exchange_is_done_by_the_host_reused_and_renewed_after_revocation(
     assert!(out.contains("401"), "{out}");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_signs_bodies_the_plugin_cannot_see_the_key() {
+    use hmac::Mac;
+    let server = RecordingServer::start().await;
+    let port = server.addr.port();
+    let f = Fixture::new();
+    f.secrets.set("hostile", "signing_key", "whsec-test");
+    let manifest = format!(
+        "[[http]]\norigin = \"http://127.0.0.1:{port}\"\nauth = {{ type = \"hmac-signature\", secret = \"signing_key\", header = \"X-Forecourt-Signature\" }}\n"
+    );
+    let grants = OperatorGrants {
+        plain_http_hosts: vec!["127.0.0.1".into()],
+        private_network_hosts: vec!["127.0.0.1".into()],
+    };
+    let plugin = f.load("hostile", "hostile", &manifest, grants).unwrap();
+    let out = http_outcome(
+        plugin
+            .transform(&mode_url("http", &format!("http://127.0.0.1:{port}/hook")), &vehicle())
+            .await
+            .unwrap(),
+    );
+    assert!(out.contains("200"), "{out}");
+    let seen = server.requests();
+    let signature = seen[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-forecourt-signature")
+        .map(|(_, v)| v.clone())
+        .expect("the host added the signature");
+    let (t, v1) = signature.split_once(",v1=").unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"whsec-test").unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    assert_eq!(hex::encode(mac.finalize().into_bytes()), v1, "signature over t.body verifies");
+}

@@ -150,6 +150,9 @@ impl std::fmt::Display for Inspection {
                             "host exchanges <{}> at {token_path} for a token and injects Authorization: Bearer <token>",
                             form.values().cloned().collect::<Vec<_>>().join(">, <")
                         ),
+                        Some(AuthInjection::HmacSignature { secret, header }) => {
+                            format!("host signs each body with <{secret}> into {header}")
+                        }
                         Some(AuthInjection::Header { name, secret, .. }) => {
                             format!("host injects {name}: <{secret}>")
                         }

@@ -140,6 +140,15 @@ pub enum AuthInjection {
         #[serde(default = "default_token_lifetime")]
         default_lifetime_secs: u64,
     },
+    /// The host signs each request body: `<header>: t=<unix seconds>,v1=<hex
+    /// HMAC-SHA256 of "<t>.<body>" under the secret>`, so a partner can check
+    /// the body came from this hub and is fresh.
+    HmacSignature {
+        /// Name of the signing secret.
+        secret: String,
+        /// Header carrying the signature.
+        header: String,
+    },
     /// Any header, for example `X-Api-Key`, with `{secret}` in the template
     /// replaced by the value.
     Header {
@@ -171,6 +180,7 @@ impl AuthInjection {
                 password_secret,
             } => vec![username_secret, password_secret],
             AuthInjection::TokenExchange { form, .. } => form.values().map(String::as_str).collect(),
+            AuthInjection::HmacSignature { secret, .. } => vec![secret],
         }
     }
 
@@ -180,7 +190,9 @@ impl AuthInjection {
             AuthInjection::Bearer { .. } | AuthInjection::Basic { .. } | AuthInjection::TokenExchange { .. } => {
                 "authorization".into()
             }
-            AuthInjection::Header { name, .. } => name.to_ascii_lowercase(),
+            AuthInjection::Header { name, .. } | AuthInjection::HmacSignature { header: name, .. } => {
+                name.to_ascii_lowercase()
+            }
         }
     }
 }

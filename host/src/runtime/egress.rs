@@ -194,6 +194,10 @@ impl EgressPolicy {
                     // to the plugin so it reports an auth error.
                     Token::Refused(response) => return Ok(self.limit(response, &what)?),
                 },
+                Some(AuthInjection::HmacSignature { secret, header }) => {
+                    let (name, value) = self.signature(secret, header, &body, &what)?;
+                    request.headers_mut().insert(name, value);
+                }
                 Some(auth) => {
                     let (name, value) = self.credential(auth, &what)?;
                     request.headers_mut().insert(name, value);
@@ -210,6 +214,32 @@ impl EgressPolicy {
             return self.limit(response, &what);
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// `t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<body>")>` under the secret.
+    fn signature(&self, secret: &str, header: &str, body: &[u8], what: &str) -> Result<(HeaderName, HeaderValue), HttpError> {
+        use hmac::Mac;
+        let key = self.secrets.get(&self.plugin_id, secret).ok_or_else(|| {
+            tracing::error!(plugin = %self.plugin_id, request = %what, secret, "Secret is not configured; request not sent.");
+            HttpError::InternalError(Some(format!(
+                "the host has no value for secret `{secret}` of plugin `{}`",
+                self.plugin_id
+            )))
+        })?;
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.expose().as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(body);
+        let value = format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()));
+        let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| HttpError::HttpRequestHeaderSize {
+            field_name: Some(header.to_string()),
+            field_size: None,
+        })?;
+        Ok((name, HeaderValue::from_str(&value).expect("hex and digits are valid header text")))
     }
 
     /// Enforce the response size cap.
@@ -395,7 +425,9 @@ impl EgressPolicy {
                     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)),
                 )
             }
-            AuthInjection::TokenExchange { .. } => unreachable!("token exchange is handled by `token`"),
+            AuthInjection::TokenExchange { .. } | AuthInjection::HmacSignature { .. } => {
+                unreachable!("token exchange and signatures are handled by `token` and `signature`")
+            }
             AuthInjection::Header {
                 name,
                 secret: s,
