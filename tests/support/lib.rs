@@ -121,3 +121,65 @@ impl RecordingServer {
         self.seen.lock().unwrap().clone()
     }
 }
+
+/// A plugins directory for one test: the staged reference plugins, with the
+/// autotrader manifest's sandbox origin pointed at `sandbox_port`.
+pub fn plugins_for_sandbox(dir: &Path, sandbox_port: u16) -> PathBuf {
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
+        std::fs::write(plugins.join(format!("{id}.wasm")), component_bytes(&format!("{id}.wasm"))).unwrap();
+        let manifest = std::fs::read_to_string(staged_dir().join(format!("{id}.toml"))).unwrap();
+        let manifest = manifest.replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{sandbox_port}"));
+        std::fs::write(plugins.join(format!("{id}.toml")), manifest).unwrap();
+    }
+    plugins
+}
+
+/// A configuration for the reference pipeline: csv-export from
+/// `<dir>/stock.csv`, autotrader against the sandbox, and the Google feed.
+pub fn pipeline_config(dir: &Path, plugins: &Path, sandbox_url: &str, extra_platform: &str) -> PathBuf {
+    let text = format!(
+        r#"data_dir = "data"
+plugins_dir = "{plugins}"
+
+[[source]]
+id = "dms"
+plugin = "csv-export"
+document = {{ file = "stock.csv" }}
+snapshot_grace_secs = 0
+max_snapshot_shrink = 1.0
+config = {{ dealer_id = "dealer-001" }}
+
+[[platform]]
+id = "autotrader"
+plugin = "autotrader"
+config = {{ base_url = "{sandbox_url}", advertiser_id = "10008899" }}
+grants = {{ plain_http_hosts = ["127.0.0.1"], private_network_hosts = ["127.0.0.1"] }}
+retry = {{ base_ms = 5, cap_ms = 50, max_attempts = 50 }}
+{extra_platform}
+[[platform]]
+id = "google"
+plugin = "google-vehicle-ads"
+config = {{ store_code = "dealer-001", format = "tsv" }}
+feed = {{ directory = "feeds/google" }}
+"#,
+        plugins = plugins.display()
+    );
+    let path = dir.join("forecourt.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Secrets for the sandbox's default credentials.
+pub fn sandbox_secrets() -> Box<MemorySecrets> {
+    let secrets = MemorySecrets::default();
+    secrets.set("autotrader", "key", "sandbox-key");
+    secrets.set("autotrader", "secret", "sandbox-secret");
+    Box::new(secrets)
+}
+
+/// Write stock as the DMS export the pipeline reads.
+pub fn export(dir: &Path, stock: &[forecourt::runtime::types::Vehicle]) {
+    std::fs::write(dir.join("stock.csv"), forecourt::sample::to_export_csv(stock)).unwrap();
+}
