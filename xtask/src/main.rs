@@ -95,13 +95,19 @@ fn package_name(manifest: &Path) -> Option<String> {
     None
 }
 
+/// Crates in `parent` that are members of the workspace.
 fn guest_crates(parent: &str) -> Vec<GuestCrate> {
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
     let mut crates = Vec::new();
     let Ok(entries) = std::fs::read_dir(root().join(parent)) else {
         return crates;
     };
     for entry in entries.flatten() {
         let dir = entry.path();
+        let member = format!("\"{parent}/{}\"", entry.file_name().to_string_lossy());
+        if !workspace.contains(&member) {
+            continue;
+        }
         if let Some(package) = package_name(&dir.join("Cargo.toml")) {
             crates.push(GuestCrate { dir, package });
         }
