@@ -1,12 +1,19 @@
-//! `forecourt bench`: figures for the plugin runtime, printed as JSON.
+//! `forecourt bench`: figures for the plugin runtime and the sync engine,
+//! printed as JSON.
 //!
 //! Reported, never asserted: these machines are shared and noisy. Compare
-//! figures within one run (the native-versus-wasm ratio is measured by
-//! `cargo bench -p forecourt-tests`, which can link the plugin's code natively).
+//! figures within one run. The native-versus-wasm transform ratio needs the
+//! plugin's code compiled natively, so it lives in
+//! `cargo bench -p forecourt-tests` (`tests/benches/transform_ratio.rs`).
 
+use crate::config::RawConfig;
+use crate::runtime::secrets::MemorySecrets;
+use crate::runtime::types::StockStatus;
 use crate::runtime::Plugin;
-use clap::Args;
-use std::path::PathBuf;
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::store::{Store, StoreResult};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Options of `forecourt bench`.
@@ -15,12 +22,26 @@ pub struct BenchArgs {
     /// Where the built plugins are.
     #[arg(long, env = "FORECOURT_PLUGINS_DIR", default_value = "target/forecourt-plugins")]
     pub plugins_dir: PathBuf,
-    /// The platform plugin to measure.
-    #[arg(long, default_value = "google-vehicle-ads")]
-    pub plugin: String,
-    /// Iterations per measurement.
+    /// Which measurements.
+    #[arg(long, value_enum, default_value_t = Suite::All)]
+    pub suite: Suite,
+    /// Iterations for the runtime measurements.
     #[arg(long, default_value_t = 2000)]
     pub iterations: usize,
+    /// Vehicles for the sync measurements.
+    #[arg(long, default_value_t = 10_000)]
+    pub vehicles: usize,
+}
+
+/// Benchmark suites.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Suite {
+    /// Instantiation and transform timings of one plugin.
+    Runtime,
+    /// Initial, incremental and no-change syncs, sold-to-removed latency.
+    Sync,
+    /// Both.
+    All,
 }
 
 /// Percentiles of a set of durations, in microseconds.
@@ -48,12 +69,12 @@ pub fn summarise(mut samples: Vec<Duration>) -> Summary {
         p50_us: at(0.5),
         p90_us: at(0.9),
         p99_us: at(0.99),
-        mean_us: samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len() as f64,
+        mean_us: samples.iter().map(|d| us(*d)).sum::<f64>() / samples.len().max(1) as f64,
     }
 }
 
 /// Time `instantiate` and `transform` of one platform plugin.
-pub async fn measure(plugin: &Plugin, config: &str, iterations: usize) -> anyhow::Result<serde_json::Value> {
+pub async fn measure_runtime(plugin: &Plugin, config: &str, iterations: usize) -> anyhow::Result<serde_json::Value> {
     let stock = crate::sample::sample_stock(64, 99);
     // Warm up: compile caches, page in the pooling slots.
     for _ in 0..20 {
@@ -80,18 +101,204 @@ pub async fn measure(plugin: &Plugin, config: &str, iterations: usize) -> anyhow
     }))
 }
 
+/// Peak resident set size of this process, in MiB (Linux).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Stage the reference plugins in `dir`, pointing the autotrader manifest at `port`.
+fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<PathBuf> {
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
+        std::fs::copy(from.join(format!("{id}.wasm")), plugins.join(format!("{id}.wasm")))
+            .map_err(|e| anyhow::anyhow!("plugin {id} missing in {}: {e}; run `cargo xtask plugins`", from.display()))?;
+        let manifest = std::fs::read_to_string(from.join(format!("{id}.toml")))?
+            .replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{port}"));
+        std::fs::write(plugins.join(format!("{id}.toml")), manifest)?;
+    }
+    Ok(plugins)
+}
+
+fn queue_empty(store: &dyn Store) -> StoreResult<bool> {
+    Ok(store.queue_depth(None)? == 0)
+}
+
+/// The sync-engine benchmark: 3 platforms (two Auto Trader advertisers on the
+/// loopback sandbox and the Google feed).
+pub async fn measure_sync(plugins_dir: &Path, vehicles: usize) -> anyhow::Result<serde_json::Value> {
+    let dir = tempfile_dir()?;
+    let sandbox = Sandbox::start(SandboxConfig {
+        advertisers: vec!["10008899".into(), "10008900".into()],
+        ..SandboxConfig::default()
+    })
+    .await?;
+    let plugins = stage_plugins(plugins_dir, &dir, sandbox.addr().port())?;
+    let url = sandbox.base_url();
+    let config_text = format!(
+        r#"data_dir = "data"
+plugins_dir = "{plugins}"
+[[source]]
+id = "dms"
+plugin = "csv-export"
+document = {{ file = "stock.csv" }}
+config = {{ dealer_id = "dealer-001" }}
+[[platform]]
+id = "autotrader"
+plugin = "autotrader"
+config = {{ base_url = "{url}", advertiser_id = "10008899" }}
+grants = {{ plain_http_hosts = ["127.0.0.1"], private_network_hosts = ["127.0.0.1"] }}
+rate_limit_per_minute = 10000000
+[[platform]]
+id = "autotrader-second-site"
+plugin = "autotrader"
+config = {{ base_url = "{url}", advertiser_id = "10008900" }}
+grants = {{ plain_http_hosts = ["127.0.0.1"], private_network_hosts = ["127.0.0.1"] }}
+rate_limit_per_minute = 10000000
+[[platform]]
+id = "google"
+plugin = "google-vehicle-ads"
+config = {{ store_code = "dealer-001", format = "tsv", link_template = "https://dealer.example/cars/{{stock_id}}" }}
+feed = {{ directory = "feeds/google" }}
+"#,
+        plugins = plugins.display()
+    );
+    std::fs::write(dir.join("forecourt.toml"), config_text)?;
+    let mut stock = crate::sample::sample_stock(vehicles, 4242);
+    for v in &mut stock {
+        if v.status == StockStatus::DueIn {
+            v.status = StockStatus::InStock;
+        }
+    }
+    std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(&stock))?;
+    let config = RawConfig::load(&dir.join("forecourt.toml"))?;
+    let secrets = MemorySecrets::default();
+    secrets.set("autotrader", "key", "sandbox-key");
+    secrets.set("autotrader", "secret", "sandbox-secret");
+    let app = crate::app::build_with_secrets(&config, Some(Box::new(secrets))).await?;
+    let engine = &app.engine;
+
+    let converge = || async {
+        let t = Instant::now();
+        let mut ops = 0usize;
+        loop {
+            let report = engine.sync_once().await?;
+            ops += report.deliveries.iter().map(|d| d.done).sum::<usize>();
+            if queue_empty(app.store.as_ref())? {
+                return anyhow::Ok((t.elapsed(), ops));
+            }
+        }
+    };
+
+    let calls0 = sandbox.stats().stock_calls();
+    let (initial, initial_ops) = converge().await?;
+    let calls1 = sandbox.stats().stock_calls();
+
+    // 1% changed.
+    let changed = (vehicles / 100).max(1);
+    for v in stock.iter_mut().take(changed) {
+        if let Some(p) = v.price.as_mut() {
+            p.amount_minor -= 10_000;
+        }
+    }
+    std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(&stock))?;
+    let calls2 = sandbox.stats().stock_calls();
+    let (incremental, incremental_ops) = converge().await?;
+    let calls3 = sandbox.stats().stock_calls();
+
+    // Nothing changed.
+    let (no_change, _) = converge().await?;
+    let calls4 = sandbox.stats().stock_calls();
+
+    // Sold-to-removed: a push (one page) to every platform acknowledging.
+    let source = &engine.sources()[0];
+    let mut latencies = Vec::new();
+    for v in stock.iter_mut().filter(|v| v.status == StockStatus::InStock).skip(changed).take(50) {
+        v.status = StockStatus::Sold;
+        let page = crate::runtime::source_api::PullPage {
+            changes: vec![crate::runtime::source_api::Change::Upsert(v.clone())],
+            issues: vec![],
+            next_cursor: None,
+            has_more: false,
+            full_snapshot: false,
+        };
+        let t = Instant::now();
+        let mut report = crate::sync::PullReport::default();
+        engine.ingest_page(source, page, &mut report)?;
+        engine.plan().await?;
+        for platform in engine.platforms() {
+            engine.deliver(platform).await?;
+        }
+        latencies.push(t.elapsed());
+    }
+
+    let listings = vehicles as f64 * 3.0;
+    let report = serde_json::json!({
+        "vehicles": vehicles,
+        "platforms": 3,
+        "initial_sync": {
+            "seconds": initial.as_secs_f64(),
+            "vehicles_per_second": vehicles as f64 / initial.as_secs_f64(),
+            "operations": initial_ops,
+            "operations_per_second": initial_ops as f64 / initial.as_secs_f64(),
+            "platform_api_calls": calls1 - calls0,
+        },
+        "one_percent_changed": {
+            "changed_vehicles": changed,
+            "seconds": incremental.as_secs_f64(),
+            "operations": incremental_ops,
+            "platform_api_calls": calls3 - calls2,
+            "calls_per_changed_listing": (calls3 - calls2) as f64 / (changed as f64 * 2.0),
+        },
+        "no_change": {
+            "seconds": no_change.as_secs_f64(),
+            "platform_api_calls": calls4 - calls3,
+        },
+        "sold_to_removed": summarise(latencies),
+        "listings": listings,
+        "peak_rss_mib": peak_rss_mib(),
+        "targets": {
+            "initial_sync_seconds": 10,
+            "one_percent_changed_seconds": 0.5,
+            "no_change_platform_calls": 0,
+            "sold_to_removed_p99_us": 1_000_000,
+        },
+    });
+    sandbox.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("forecourt-bench-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
 /// Run the benchmark and print JSON.
 pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
-    let runtime = crate::cli::simple_runtime(None)?;
-    let path = args.plugins_dir.join(format!("{}.wasm", args.plugin));
-    let plugin = runtime.load(&path, None, Default::default())?;
-    let config = serde_json::json!({"store_code": "bench", "format": "tsv"}).to_string();
-    let mut report = measure(&plugin, &config, args.iterations).await?;
-    report["pooling_allocator"] = runtime.pooling().into();
-    report["targets"] = serde_json::json!({
-        "instantiation_p50_us": 100,
-        "wasm_to_native_transform_ratio": 3.0,
-    });
+    let mut report = serde_json::Map::new();
+    if matches!(args.suite, Suite::Runtime | Suite::All) {
+        let runtime = crate::cli::simple_runtime(None)?;
+        let path = args.plugins_dir.join("google-vehicle-ads.wasm");
+        let plugin = runtime.load(&path, None, Default::default())?;
+        let config = serde_json::json!({"store_code": "bench", "format": "tsv", "link_template": "https://dealer.example/cars/{stock_id}"}).to_string();
+        let mut r = measure_runtime(&plugin, &config, args.iterations).await?;
+        r["pooling_allocator"] = runtime.pooling().into();
+        r["targets"] = serde_json::json!({"instantiation_p50_us": 100});
+        report.insert("runtime".into(), r);
+    }
+    if matches!(args.suite, Suite::Sync | Suite::All) {
+        report.insert("sync".into(), measure_sync(&args.plugins_dir, args.vehicles).await?);
+    }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(crate::cli::EXIT_OK)
 }

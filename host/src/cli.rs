@@ -95,14 +95,17 @@ pub enum PluginCommand {
     },
 }
 
-/// Set up `tracing` on stderr.
-pub fn init_logging(global: &GlobalArgs) {
+/// Set up `tracing` on stderr. The demo tells its own story, so it only
+/// logs errors unless asked for more.
+pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    let global = &cli.global;
+    let default = if matches!(cli.command, Command::Demo(_)) { "error" } else { "warn" };
     let filter = global
         .log
         .as_deref()
         .map(EnvFilter::new)
-        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
+        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match global.log_format {
         LogFormat::Text => builder.try_init(),

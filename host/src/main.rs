@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = <forecourt::cli::Cli as clap::Parser>::parse();
-    forecourt::cli::init_logging(&cli.global);
+    forecourt::cli::init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(error) => {

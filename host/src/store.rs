@@ -156,6 +156,9 @@ pub struct ListingRow {
     pub error_class: Option<String>,
     /// Delivery attempts of the current operation.
     pub attempts: i64,
+    /// Bumped whenever reconciliation corrects the published state, so the
+    /// corrective operation gets a new idempotency key.
+    pub generation: i64,
     /// Last change.
     pub updated_at: i64,
 }
@@ -177,6 +180,17 @@ pub struct PlannedListing {
     pub blocked: bool,
     /// Operation to enqueue, if any.
     pub job: Option<NewJob>,
+}
+
+/// The plans of one vehicle for every platform.
+#[derive(Debug, Clone)]
+pub struct VehiclePlan {
+    /// Stock id.
+    pub stock_id: String,
+    /// The content that was planned (empty for orphans the hub does not know).
+    pub content_hash: String,
+    /// One plan per platform.
+    pub listings: Vec<PlannedListing>,
 }
 
 /// An operation to put in the outbox.
@@ -327,13 +341,13 @@ pub trait Store: Send + Sync {
     fn listing(&self, stock_id: &str, platform: &str) -> StoreResult<Option<ListingRow>>;
     /// All listings of a platform.
     fn listings(&self, platform: &str) -> StoreResult<Vec<ListingRow>>;
-    /// Record plans and enqueue their jobs; clears the vehicle's plan flag
-    /// only if its content is still `content_hash`.
-    fn apply_plans(&self, stock_id: &str, content_hash: &str, plans: &[PlannedListing], now: i64) -> StoreResult<()>;
+    /// Record plans and enqueue their jobs, in one transaction; clears each
+    /// vehicle's plan flag only if its content is still the planned hash.
+    fn apply_plans(&self, plans: &[VehiclePlan], now: i64) -> StoreResult<()>;
     /// Claim up to `limit` due jobs of `platform` for `lease_ms`.
     fn claim_jobs(&self, platform: &str, worker: &str, limit: usize, lease_ms: i64, now: i64) -> StoreResult<Vec<Job>>;
-    /// Record how a claimed job ended (listing state in the same transaction).
-    fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> StoreResult<()>;
+    /// Record how claimed jobs ended, with their listings' state, in one transaction.
+    fn finish_jobs(&self, results: &[(Job, JobOutcome)], now: i64) -> StoreResult<()>;
     /// Jobs waiting or leased.
     fn queue_depth(&self, platform: Option<&str>) -> StoreResult<i64>;
     /// Earliest `run_at` of a waiting job of `platform`.

@@ -13,7 +13,7 @@ pub mod retry;
 use crate::runtime::types::{ErrorClass, PluginError, Vehicle};
 use crate::runtime::{platform_api as p, source_api as s, CallError, Plugin};
 use crate::store::audit::AuditEntry;
-use crate::store::{now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store};
+use crate::store::{now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, VehiclePlan};
 use planner::{Rendered, Timing};
 use retry::{class_name, CircuitBreaker, Decision, RetryPolicy, TokenBucket};
 use std::collections::HashMap;
@@ -291,17 +291,24 @@ impl Engine {
             if batch.is_empty() {
                 return Ok(planned);
             }
+            let now = now_ms();
+            let mut plans = Vec::with_capacity(batch.len());
             for vehicle in batch {
-                let now = now_ms();
-                let mut plans = Vec::with_capacity(self.platforms.len());
+                let mut listings = Vec::with_capacity(self.platforms.len());
                 for platform in &self.platforms {
                     let rendered = self.render(platform, &vehicle.record, planner::advertisable(&vehicle)).await?;
                     let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
-                    plans.push(planner::plan(&vehicle, &platform.id, current.as_ref(), rendered, platform.timing, now));
+                    listings.push(planner::plan(&vehicle, &platform.id, current.as_ref(), rendered, platform.timing, now));
                 }
-                self.store.apply_plans(&vehicle.record.stock_id, &vehicle.content_hash, &plans, now)?;
-                planned += 1;
+                plans.push(VehiclePlan {
+                    stock_id: vehicle.record.stock_id.clone(),
+                    content_hash: vehicle.content_hash.clone(),
+                    listings,
+                });
             }
+            // One transaction per batch: planning 10,000 vehicles is 20 commits, not 10,000.
+            self.store.apply_plans(&plans, now)?;
+            planned += plans.len();
         }
     }
 
@@ -378,10 +385,15 @@ impl Engine {
         }
         let mut operations = Vec::with_capacity(jobs.len());
         let mut sent = Vec::with_capacity(jobs.len());
+        let mut results: Vec<(Job, JobOutcome)> = Vec::with_capacity(jobs.len());
         for job in jobs {
             let listing = self.store.listing(&job.stock_id, &platform.id)?;
             let Some(listing) = listing else {
-                self.finish(&job, &JobOutcome::Dead { class: "permanent".into(), message: "listing state missing".into() }, report)?;
+                let outcome = JobOutcome::Dead {
+                    class: "permanent".into(),
+                    message: "listing state missing".into(),
+                };
+                results.push((job, outcome));
                 continue;
             };
             let body = if job.kind == "remove" {
@@ -390,9 +402,8 @@ impl Engine {
                 listing.desired_body.clone()
             } else {
                 // A newer plan replaced this one while it waited.
-                self.finish(&job, &JobOutcome::Done { remote_id: None }, report)?;
+                results.push((job, JobOutcome::Done { remote_id: None }));
                 report.superseded += 1;
-                report.done -= 1;
                 continue;
             };
             let status = self
@@ -424,7 +435,7 @@ impl Engine {
             sent.push(job);
         }
         if operations.is_empty() {
-            return Ok(());
+            return self.finish(results, report);
         }
         report.calls += 1;
         self.store.audit(
@@ -438,7 +449,7 @@ impl Engine {
         let mut any_transient = false;
         let mut any_answer = false;
         let mut rng = rand::rng();
-        let results: HashMap<String, Result<String, PluginError>> = match outcome {
+        let answers: HashMap<String, Result<String, PluginError>> = match outcome {
             Ok(Ok(results)) => results.into_iter().map(|r| (r.idempotency_key, r.outcome)).collect(),
             Ok(Err(batch_error)) => sent.iter().map(|j| (j.idempotency_key.clone(), Err(batch_error.clone()))).collect(),
             Err(call_error) => {
@@ -452,7 +463,7 @@ impl Engine {
             }
         };
         for job in &sent {
-            let result = results.get(&job.idempotency_key).cloned().unwrap_or_else(|| {
+            let result = answers.get(&job.idempotency_key).cloned().unwrap_or_else(|| {
                 Err(PluginError {
                     class: ErrorClass::Transient,
                     message: "the plugin returned no result for this operation".into(),
@@ -501,8 +512,9 @@ impl Engine {
                     }
                 }
             };
-            self.finish(job, &outcome, report)?;
+            results.push((job.clone(), outcome));
         }
+        self.finish(results, report)?;
         self.with_runtime(&platform.id, |rt| {
             if any_transient && !any_answer {
                 rt.breaker.failure();
@@ -556,7 +568,8 @@ impl Engine {
             }),
         };
         let mut rng = rand::rng();
-        for job in &jobs {
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
             let outcome = match &failure {
                 None => JobOutcome::Done { remote_id: None },
                 Some(e) => match platform.retry.decide(&e.class, None, job.attempts as u32, &mut rng) {
@@ -572,21 +585,27 @@ impl Engine {
                     },
                 },
             };
-            self.finish(job, &outcome, report)?;
+            results.push((job, outcome));
         }
-        Ok(())
+        self.finish(results, report)
     }
 
-    fn finish(&self, job: &Job, outcome: &JobOutcome, report: &mut DeliveryReport) -> EngineResult<()> {
+    /// Record the outcomes of one batch in one transaction.
+    fn finish(&self, results: Vec<(Job, JobOutcome)>, report: &mut DeliveryReport) -> EngineResult<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
         let now = now_ms();
-        self.store.finish_job(job, outcome, now)?;
-        match outcome {
-            JobOutcome::Done { .. } => {
-                report.done += 1;
-                report.latencies_ms.push(now - job.seen_at);
+        self.store.finish_jobs(&results, now)?;
+        for (job, outcome) in &results {
+            match outcome {
+                JobOutcome::Done { .. } => {
+                    report.done += 1;
+                    report.latencies_ms.push(now - job.seen_at);
+                }
+                JobOutcome::Retry { .. } => report.retried += 1,
+                JobOutcome::Dead { .. } => report.dead += 1,
             }
-            JobOutcome::Retry { .. } => report.retried += 1,
-            JobOutcome::Dead { .. } => report.dead += 1,
         }
         Ok(())
     }
@@ -674,7 +693,14 @@ impl Engine {
             )?;
             if self.store.vehicle(stock_id)?.is_none() {
                 // Unknown to the hub altogether: nothing to plan from, remove it.
-                self.store.apply_plans(stock_id, "", &[planner::orphan_removal(stock_id, &platform.id, now)], now)?;
+                self.store.apply_plans(
+                    &[VehiclePlan {
+                        stock_id: stock_id.clone(),
+                        content_hash: String::new(),
+                        listings: vec![planner::orphan_removal(stock_id, &platform.id, now)],
+                    }],
+                    now,
+                )?;
             }
         }
         report.planned = self.plan().await?;

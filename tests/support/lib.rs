@@ -157,11 +157,12 @@ plugin = "autotrader"
 config = {{ base_url = "{sandbox_url}", advertiser_id = "10008899" }}
 grants = {{ plain_http_hosts = ["127.0.0.1"], private_network_hosts = ["127.0.0.1"] }}
 retry = {{ base_ms = 5, cap_ms = 50, max_attempts = 50 }}
+rate_limit_per_minute = 600000
 {extra_platform}
 [[platform]]
 id = "google"
 plugin = "google-vehicle-ads"
-config = {{ store_code = "dealer-001", format = "tsv" }}
+config = {{ store_code = "dealer-001", format = "tsv", link_template = "https://dealer.example/cars/{{stock_id}}" }}
 feed = {{ directory = "feeds/google" }}
 "#,
         plugins = plugins.display()

@@ -45,6 +45,7 @@ CREATE TABLE listings (
     last_error      TEXT,
     error_class     TEXT,
     attempts        INTEGER NOT NULL DEFAULT 0,
+    generation      INTEGER NOT NULL DEFAULT 0, -- bumped when reconciliation corrects published state
     updated_at      INTEGER NOT NULL,
     PRIMARY KEY (stock_id, platform)
 );

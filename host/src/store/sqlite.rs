@@ -65,8 +65,11 @@ impl SqliteStore {
 
     fn prepare(conn: &mut Connection) -> Result<(), String> {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| e.to_string())?;
-        // FULL: a committed transaction survives power loss, not only a crash.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(|e| e.to_string())?;
+        // NORMAL in WAL mode: a commit survives a crash of this process (the
+        // SIGKILL test); after a power loss the newest commits may roll back,
+        // and since cursors move in the same transactions as the records and
+        // every operation carries an idempotency key, replaying them is safe.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| e.to_string())?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
         Migrations::new(vec![M::up(include_str!("schema.sql"))])
@@ -148,7 +151,7 @@ fn decode_vehicle(op: &'static str, raw: (String, String, bool, i64, String)) ->
 }
 
 const VEHICLE_COLS: &str = "record, content_hash, present, seen_at, source";
-const LISTING_COLS: &str = "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, published_body, remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at";
+const LISTING_COLS: &str = "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, published_body, remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at, generation";
 const JOB_COLS: &str = "id, platform, stock_id, kind, idempotency_key, attempts, listing_hash, seen_at, state, last_error, error_class, priority, run_at";
 
 fn read_listing(r: &rusqlite::Row) -> rusqlite::Result<ListingRow> {
@@ -168,6 +171,7 @@ fn read_listing(r: &rusqlite::Row) -> rusqlite::Result<ListingRow> {
         error_class: r.get(12)?,
         attempts: r.get(13)?,
         updated_at: r.get(14)?,
+        generation: r.get(15)?,
     })
 }
 
@@ -206,13 +210,201 @@ fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> S
     Ok(n > 0)
 }
 
+fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> StoreResult<()> {
+    for plan in &vehicle.listings {
+
+            let issues = (!plan.issues.is_empty()).then(|| serde_json::to_string(&plan.issues).expect("issues serialise"));
+            let lifecycle = if plan.blocked {
+                "blocked"
+            } else if plan.job.is_some() {
+                "pending"
+            } else {
+                "in-sync"
+            };
+            let (hash, body) = match &plan.desired {
+                Some((h, b)) => (Some(h.as_str()), Some(b.as_str())),
+                None => (None, None),
+            };
+            // A blocked listing keeps its previous desired content: what is
+            // published stays as it is until the data is fixed.
+            tx.execute(
+                "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
+                 ON CONFLICT(stock_id, platform) DO UPDATE SET
+                   desired_state = CASE WHEN ?9 THEN desired_state ELSE ?3 END,
+                   desired_hash = CASE WHEN ?9 THEN desired_hash ELSE ?4 END,
+                   desired_body = CASE WHEN ?9 THEN desired_body ELSE ?5 END,
+                   lifecycle = CASE WHEN ?6 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?6 = 'in-sync' THEN 'dead' ELSE ?6 END,
+                   issues = ?7, updated_at = ?8,
+                   attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END",
+                params![plan.stock_id, plan.platform, plan.desired_state, hash, body, lifecycle, issues, now, plan.blocked],
+            )
+            .map_err(db("apply plans"))?;
+            if let Some(job) = &plan.job {
+                // A newer plan supersedes operations not yet started.
+                tx.execute(
+                    "UPDATE jobs SET state = 'superseded', finished_at = ?3 WHERE stock_id = ?1 AND platform = ?2 AND state = 'available'",
+                    params![plan.stock_id, plan.platform, now],
+                )
+                .map_err(db("apply plans"))?;
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO jobs (platform, stock_id, kind, idempotency_key, priority, state, attempts, run_at, listing_hash, seen_at, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7, ?8, ?9)
+                         ON CONFLICT(idempotency_key) DO UPDATE SET state = 'available', run_at = MIN(run_at, ?6)
+                           WHERE state = 'superseded'",
+                        params![
+                            plan.platform,
+                            plan.stock_id,
+                            job.kind,
+                            job.idempotency_key,
+                            job.priority,
+                            job.run_at,
+                            job.listing_hash,
+                            job.seen_at,
+                            now
+                        ],
+                    )
+                    .map_err(db("apply plans"))?;
+                if inserted > 0 {
+                    append_audit(
+                        tx,
+                        &AuditEntry::new("plan", "engine")
+                            .stock(&plan.stock_id)
+                            .platform(&plan.platform)
+                            .step(&job.kind)
+                            .detail(serde_json::json!({"idempotency_key": job.idempotency_key, "priority": job.priority})),
+                        now,
+                    )?;
+                }
+            }
+            if plan.blocked {
+                append_audit(
+                    tx,
+                    &AuditEntry::new("plan", "engine")
+                        .stock(&plan.stock_id)
+                        .platform(&plan.platform)
+                        .step("blocked")
+                        .error_class("validation")
+                        .detail(serde_json::json!({"fields": plan.issues.iter().map(|i| i.field.clone()).collect::<Vec<_>>()})),
+                    now,
+                )?;
+            }
+        }
+    tx.execute(
+        "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = 1",
+        params![vehicle.stock_id, vehicle.content_hash],
+    )
+    .map_err(db("apply plans"))?;
+    Ok(())
+}
+
+fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> StoreResult<()> {
+    match outcome {
+        JobOutcome::Done { remote_id } => {
+            tx.execute(
+                "UPDATE jobs SET state = 'completed', finished_at = ?2, lease_until = NULL, last_error = NULL, error_class = NULL WHERE id = ?1",
+                params![job.id, now],
+            )
+            .map_err(db("finish job"))?;
+            let published_state = match job.kind.as_str() {
+                "remove" => "removed",
+                "reserve" => "reserved",
+                _ => "live",
+            };
+            // The listing reflects what this job sent; if a newer plan
+            // is pending, the listing stays pending.
+            tx.execute(
+                "UPDATE listings SET
+                   published_state = CASE WHEN ?3 = 'removed' THEN 'removed'
+                                          WHEN desired_state = 'reserved' AND ?3 = 'live' THEN 'reserved'
+                                          ELSE ?3 END,
+                   published_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
+                   published_body = CASE WHEN ?3 = 'removed' THEN NULL WHEN desired_hash = ?4 THEN desired_body ELSE published_body END,
+                   remote_id = COALESCE(?5, remote_id),
+                   lifecycle = CASE WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync' ELSE lifecycle END,
+                   last_error = NULL, error_class = NULL, attempts = 0, updated_at = ?6
+                 WHERE stock_id = ?1 AND platform = ?2",
+                params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
+            )
+            .map_err(db("finish job"))?;
+            tx.execute(
+                "UPDATE platform_state SET consecutive_failures = 0 WHERE platform = ?1",
+                params![job.platform],
+            )
+            .map_err(db("finish job"))?;
+            append_audit(
+                tx,
+                &AuditEntry::new("result", "engine")
+                    .stock(&job.stock_id)
+                    .platform(&job.platform)
+                    .step(&job.kind)
+                    .detail(serde_json::json!({"outcome": "acknowledged", "attempts": job.attempts, "remote_id": remote_id})),
+                now,
+            )?;
+        }
+        JobOutcome::Retry {
+            run_at,
+            class,
+            message,
+            counts,
+        } => {
+            tx.execute(
+                "UPDATE jobs SET state = 'available', run_at = ?2, lease_until = NULL, worker = NULL, last_error = ?3, error_class = ?4,
+                   attempts = CASE WHEN ?5 THEN attempts ELSE attempts - 1 END WHERE id = ?1",
+                params![job.id, run_at, message, class, counts],
+            )
+            .map_err(db("finish job"))?;
+            tx.execute(
+                "UPDATE listings SET last_error = ?3, error_class = ?4, attempts = attempts + 1, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
+                params![job.stock_id, job.platform, message, class, now],
+            )
+            .map_err(db("finish job"))?;
+            append_audit(
+                tx,
+                &AuditEntry::new("result", "engine")
+                    .stock(&job.stock_id)
+                    .platform(&job.platform)
+                    .step(&job.kind)
+                    .error_class(class)
+                    .detail(serde_json::json!({"outcome": "retry", "attempts": job.attempts, "run_at": run_at})),
+                now,
+            )?;
+        }
+        JobOutcome::Dead { class, message } => {
+            tx.execute(
+                "UPDATE jobs SET state = 'dead', finished_at = ?2, lease_until = NULL, last_error = ?3, error_class = ?4 WHERE id = ?1",
+                params![job.id, now, message, class],
+            )
+            .map_err(db("finish job"))?;
+            tx.execute(
+                "UPDATE listings SET lifecycle = 'dead', last_error = ?3, error_class = ?4, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
+                params![job.stock_id, job.platform, message, class, now],
+            )
+            .map_err(db("finish job"))?;
+            append_audit(
+                tx,
+                &AuditEntry::new("result", "engine")
+                    .stock(&job.stock_id)
+                    .platform(&job.platform)
+                    .step(&job.kind)
+                    .error_class(class)
+                    .detail(serde_json::json!({"outcome": "dead-letter", "attempts": job.attempts})),
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn record_observed(&self, stock_id: &str, platform: &str, observed: &Observed, now: i64) -> StoreResult<()> {
         self.write("record observed", |tx| {
             let step = match observed {
                 Observed::Missing => {
                     tx.execute(
-                        "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending', updated_at = ?3
+                        "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending',
+                           generation = generation + 1, updated_at = ?3
                          WHERE stock_id = ?1 AND platform = ?2",
                         params![stock_id, platform, now],
                     )
@@ -226,7 +418,7 @@ impl Store for SqliteStore {
                         "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at)
                          VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5)
                          ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
-                           lifecycle = 'pending', updated_at = ?5",
+                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5",
                         params![stock_id, platform, state, remote_id, now],
                     )
                     .map_err(db("record observed"))?;
@@ -480,92 +672,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn apply_plans(&self, stock_id: &str, content_hash: &str, plans: &[PlannedListing], now: i64) -> StoreResult<()> {
+    fn apply_plans(&self, batch: &[VehiclePlan], now: i64) -> StoreResult<()> {
         self.write("apply plans", |tx| {
-            for plan in plans {
-                let issues = (!plan.issues.is_empty()).then(|| serde_json::to_string(&plan.issues).expect("issues serialise"));
-                let lifecycle = if plan.blocked {
-                    "blocked"
-                } else if plan.job.is_some() {
-                    "pending"
-                } else {
-                    "in-sync"
-                };
-                let (hash, body) = match &plan.desired {
-                    Some((h, b)) => (Some(h.as_str()), Some(b.as_str())),
-                    None => (None, None),
-                };
-                // A blocked listing keeps its previous desired content: what is
-                // published stays as it is until the data is fixed.
-                tx.execute(
-                    "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
-                     ON CONFLICT(stock_id, platform) DO UPDATE SET
-                       desired_state = CASE WHEN ?9 THEN desired_state ELSE ?3 END,
-                       desired_hash = CASE WHEN ?9 THEN desired_hash ELSE ?4 END,
-                       desired_body = CASE WHEN ?9 THEN desired_body ELSE ?5 END,
-                       lifecycle = CASE WHEN ?6 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?6 = 'in-sync' THEN 'dead' ELSE ?6 END,
-                       issues = ?7, updated_at = ?8,
-                       attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END",
-                    params![plan.stock_id, plan.platform, plan.desired_state, hash, body, lifecycle, issues, now, plan.blocked],
-                )
-                .map_err(db("apply plans"))?;
-                if let Some(job) = &plan.job {
-                    // A newer plan supersedes operations not yet started.
-                    tx.execute(
-                        "UPDATE jobs SET state = 'superseded', finished_at = ?3 WHERE stock_id = ?1 AND platform = ?2 AND state = 'available'",
-                        params![plan.stock_id, plan.platform, now],
-                    )
-                    .map_err(db("apply plans"))?;
-                    let inserted = tx
-                        .execute(
-                            "INSERT INTO jobs (platform, stock_id, kind, idempotency_key, priority, state, attempts, run_at, listing_hash, seen_at, created_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7, ?8, ?9)
-                             ON CONFLICT(idempotency_key) DO UPDATE SET state = 'available', run_at = MIN(run_at, ?6)
-                               WHERE state = 'superseded'",
-                            params![
-                                plan.platform,
-                                plan.stock_id,
-                                job.kind,
-                                job.idempotency_key,
-                                job.priority,
-                                job.run_at,
-                                job.listing_hash,
-                                job.seen_at,
-                                now
-                            ],
-                        )
-                        .map_err(db("apply plans"))?;
-                    if inserted > 0 {
-                        append_audit(
-                            tx,
-                            &AuditEntry::new("plan", "engine")
-                                .stock(&plan.stock_id)
-                                .platform(&plan.platform)
-                                .step(&job.kind)
-                                .detail(serde_json::json!({"idempotency_key": job.idempotency_key, "priority": job.priority})),
-                            now,
-                        )?;
-                    }
-                }
-                if plan.blocked {
-                    append_audit(
-                        tx,
-                        &AuditEntry::new("plan", "engine")
-                            .stock(&plan.stock_id)
-                            .platform(&plan.platform)
-                            .step("blocked")
-                            .error_class("validation")
-                            .detail(serde_json::json!({"fields": plan.issues.iter().map(|i| i.field.clone()).collect::<Vec<_>>()})),
-                        now,
-                    )?;
-                }
+            for vehicle in batch {
+                apply_vehicle_plan(tx, vehicle, now)?;
             }
-            tx.execute(
-                "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = 1",
-                params![stock_id, content_hash],
-            )
-            .map_err(db("apply plans"))?;
             Ok(())
         })
     }
@@ -596,101 +707,10 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish_job(&self, job: &Job, outcome: &JobOutcome, now: i64) -> StoreResult<()> {
-        self.write("finish job", |tx| {
-            match outcome {
-                JobOutcome::Done { remote_id } => {
-                    tx.execute(
-                        "UPDATE jobs SET state = 'completed', finished_at = ?2, lease_until = NULL, last_error = NULL, error_class = NULL WHERE id = ?1",
-                        params![job.id, now],
-                    )
-                    .map_err(db("finish job"))?;
-                    let published_state = match job.kind.as_str() {
-                        "remove" => "removed",
-                        "reserve" => "reserved",
-                        _ => "live",
-                    };
-                    // The listing reflects what this job sent; if a newer plan
-                    // is pending, the listing stays pending.
-                    tx.execute(
-                        "UPDATE listings SET
-                           published_state = CASE WHEN ?3 = 'removed' THEN 'removed'
-                                                  WHEN desired_state = 'reserved' AND ?3 = 'live' THEN 'reserved'
-                                                  ELSE ?3 END,
-                           published_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
-                           published_body = CASE WHEN ?3 = 'removed' THEN NULL WHEN desired_hash = ?4 THEN desired_body ELSE published_body END,
-                           remote_id = COALESCE(?5, remote_id),
-                           lifecycle = CASE WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync' ELSE lifecycle END,
-                           last_error = NULL, error_class = NULL, attempts = 0, updated_at = ?6
-                         WHERE stock_id = ?1 AND platform = ?2",
-                        params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
-                    )
-                    .map_err(db("finish job"))?;
-                    tx.execute(
-                        "UPDATE platform_state SET consecutive_failures = 0 WHERE platform = ?1",
-                        params![job.platform],
-                    )
-                    .map_err(db("finish job"))?;
-                    append_audit(
-                        tx,
-                        &AuditEntry::new("result", "engine")
-                            .stock(&job.stock_id)
-                            .platform(&job.platform)
-                            .step(&job.kind)
-                            .detail(serde_json::json!({"outcome": "acknowledged", "attempts": job.attempts, "remote_id": remote_id})),
-                        now,
-                    )?;
-                }
-                JobOutcome::Retry {
-                    run_at,
-                    class,
-                    message,
-                    counts,
-                } => {
-                    tx.execute(
-                        "UPDATE jobs SET state = 'available', run_at = ?2, lease_until = NULL, worker = NULL, last_error = ?3, error_class = ?4,
-                           attempts = CASE WHEN ?5 THEN attempts ELSE attempts - 1 END WHERE id = ?1",
-                        params![job.id, run_at, message, class, counts],
-                    )
-                    .map_err(db("finish job"))?;
-                    tx.execute(
-                        "UPDATE listings SET last_error = ?3, error_class = ?4, attempts = attempts + 1, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
-                        params![job.stock_id, job.platform, message, class, now],
-                    )
-                    .map_err(db("finish job"))?;
-                    append_audit(
-                        tx,
-                        &AuditEntry::new("result", "engine")
-                            .stock(&job.stock_id)
-                            .platform(&job.platform)
-                            .step(&job.kind)
-                            .error_class(class)
-                            .detail(serde_json::json!({"outcome": "retry", "attempts": job.attempts, "run_at": run_at})),
-                        now,
-                    )?;
-                }
-                JobOutcome::Dead { class, message } => {
-                    tx.execute(
-                        "UPDATE jobs SET state = 'dead', finished_at = ?2, lease_until = NULL, last_error = ?3, error_class = ?4 WHERE id = ?1",
-                        params![job.id, now, message, class],
-                    )
-                    .map_err(db("finish job"))?;
-                    tx.execute(
-                        "UPDATE listings SET lifecycle = 'dead', last_error = ?3, error_class = ?4, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
-                        params![job.stock_id, job.platform, message, class, now],
-                    )
-                    .map_err(db("finish job"))?;
-                    append_audit(
-                        tx,
-                        &AuditEntry::new("result", "engine")
-                            .stock(&job.stock_id)
-                            .platform(&job.platform)
-                            .step(&job.kind)
-                            .error_class(class)
-                            .detail(serde_json::json!({"outcome": "dead-letter", "attempts": job.attempts})),
-                        now,
-                    )?;
-                }
+    fn finish_jobs(&self, results: &[(Job, JobOutcome)], now: i64) -> StoreResult<()> {
+        self.write("finish jobs", |tx| {
+            for (job, outcome) in results {
+                finish_one(tx, job, outcome, now)?;
             }
             Ok(())
         })

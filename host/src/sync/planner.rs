@@ -56,9 +56,12 @@ pub fn body_hash(body: &str) -> String {
     hex::encode(Sha256::digest(body.as_bytes()))
 }
 
-fn idempotency_key(platform: &str, stock_id: &str, kind: &str, content: &str, seen_at: i64) -> String {
+/// Stable for the same operation on the same content (a replay after a
+/// crash adds nothing); new when the content, the time it was seen, or the
+/// listing's reconciliation generation changes.
+fn idempotency_key(platform: &str, stock_id: &str, kind: &str, content: &str, seen_at: i64, generation: i64) -> String {
     let mut h = Sha256::new();
-    for part in [platform, stock_id, kind, content, &seen_at.to_string()] {
+    for part in [platform, stock_id, kind, content, &seen_at.to_string(), &generation.to_string()] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -77,7 +80,7 @@ pub fn orphan_removal(stock_id: &str, platform: &str, now: i64) -> PlannedListin
         blocked: false,
         job: Some(NewJob {
             kind: "remove".into(),
-            idempotency_key: idempotency_key(platform, stock_id, "remove", "orphan", now),
+            idempotency_key: idempotency_key(platform, stock_id, "remove", "orphan", now, 0),
             priority: PRIORITY_REMOVE,
             run_at: now,
             listing_hash: None,
@@ -98,9 +101,17 @@ pub fn plan(
     let stock_id = vehicle.record.stock_id.clone();
     let published = current.map_or("none", |l| l.published_state.as_str());
     let is_published = matches!(published, "live" | "reserved");
+    let generation = current.map_or(0, |l| l.generation);
     let job = |kind: &str, priority: i64, run_at: i64, hash: Option<&str>| NewJob {
         kind: kind.into(),
-        idempotency_key: idempotency_key(platform, &stock_id, kind, hash.unwrap_or(&vehicle.content_hash), vehicle.seen_at),
+        idempotency_key: idempotency_key(
+            platform,
+            &stock_id,
+            kind,
+            hash.unwrap_or(&vehicle.content_hash),
+            vehicle.seen_at,
+            generation,
+        ),
         priority,
         run_at,
         listing_hash: hash.map(str::to_string),
@@ -192,6 +203,7 @@ mod tests {
             last_error: None,
             error_class: None,
             attempts: 0,
+            generation: 0,
             updated_at: 0,
         }
     }
