@@ -45,7 +45,13 @@ impl Fixture {
 
     /// Load a guest; unless `extra` grants origins itself, it gets one
     /// harmless origin so its `wasi:http` import passes review.
-    fn load(&self, id: &str, guest: &str, extra: &str, grants: OperatorGrants) -> Result<Plugin, LoadError> {
+    fn load(
+        &self,
+        id: &str,
+        guest: &str,
+        extra: &str,
+        grants: OperatorGrants,
+    ) -> Result<Plugin, LoadError> {
         let wasm = component_bytes(&format!("guests/{guest}.wasm"));
         let extra = if extra.contains("[[http]]") {
             extra.to_string()
@@ -57,18 +63,23 @@ impl Fixture {
     }
 
     fn hostile(&self, extra: &str) -> Plugin {
-        self.load("hostile", "hostile", extra, OperatorGrants::default()).expect("hostile guest loads")
+        self.load("hostile", "hostile", extra, OperatorGrants::default())
+            .expect("hostile guest loads")
     }
 
     fn bystander(&self) -> Plugin {
-        self.load("bystander", "hostile", "", OperatorGrants::default()).expect("bystander loads")
+        self.load("bystander", "hostile", "", OperatorGrants::default())
+            .expect("bystander loads")
     }
 }
 
 /// The bystander answers correctly.
 async fn assert_healthy(bystander: &Plugin) {
     let v = vehicle();
-    let out = bystander.transform(&mode("ok"), &v).await.expect("bystander call succeeds");
+    let out = bystander
+        .transform(&mode("ok"), &v)
+        .await
+        .expect("bystander call succeeds");
     assert_eq!(out.expect("ok mode transforms").listing.body, v.stock_id);
 }
 
@@ -91,12 +102,27 @@ async fn infinite_loop_is_stopped_within_its_deadline_and_others_keep_working() 
 
     let err = looping.await.unwrap().expect_err("a loop cannot succeed");
     let elapsed = started.elapsed();
-    assert!(matches!(err, CallError::Timeout { limit_ms: 300, .. }), "{err}");
+    assert!(
+        matches!(err, CallError::Timeout { limit_ms: 300, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("time limit of 300 ms"), "{err}");
-    assert!(elapsed < Duration::from_millis(300) + Duration::from_secs(1), "stopped after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(300) + Duration::from_secs(1),
+        "stopped after {elapsed:?}"
+    );
 
     // The same plugin recovers with a fresh instance.
-    assert_eq!(hostile.transform(&mode("ok"), &v).await.unwrap().unwrap().listing.body, v.stock_id);
+    assert_eq!(
+        hostile
+            .transform(&mode("ok"), &v)
+            .await
+            .unwrap()
+            .unwrap()
+            .listing
+            .body,
+        v.stock_id
+    );
     assert_healthy(&bystander).await;
 }
 
@@ -105,7 +131,10 @@ async fn deep_recursion_is_a_stack_overflow() {
     let f = Fixture::new();
     let hostile = f.hostile("");
     let bystander = f.bystander();
-    let err = hostile.transform(&mode("recurse"), &vehicle()).await.expect_err("recursion traps");
+    let err = hostile
+        .transform(&mode("recurse"), &vehicle())
+        .await
+        .expect_err("recursion traps");
     assert!(matches!(err, CallError::StackOverflow { .. }), "{err}");
     assert_healthy(&bystander).await;
     assert_healthy(&hostile).await;
@@ -116,8 +145,14 @@ async fn memory_bomb_hits_the_memory_cap() {
     let f = Fixture::new();
     let hostile = f.hostile("[limits]\nmemory_mib = 32\n");
     let bystander = f.bystander();
-    let err = hostile.transform(&mode("memory"), &vehicle()).await.expect_err("unbounded allocation fails");
-    assert!(matches!(err, CallError::MemoryLimit { limit_mib: 32, .. }), "{err}");
+    let err = hostile
+        .transform(&mode("memory"), &vehicle())
+        .await
+        .expect_err("unbounded allocation fails");
+    assert!(
+        matches!(err, CallError::MemoryLimit { limit_mib: 32, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("memory limit of 32 MiB"), "{err}");
     assert_healthy(&bystander).await;
     assert_healthy(&hostile).await;
@@ -127,7 +162,10 @@ async fn memory_bomb_hits_the_memory_cap() {
 async fn huge_return_value_cannot_be_built_within_the_memory_cap() {
     let f = Fixture::new();
     let hostile = f.hostile("[limits]\nmemory_mib = 64\n");
-    let err = hostile.transform(&mode("huge"), &vehicle()).await.expect_err("256 MiB cannot fit in 64 MiB");
+    let err = hostile
+        .transform(&mode("huge"), &vehicle())
+        .await
+        .expect_err("256 MiB cannot fit in 64 MiB");
     assert!(matches!(err, CallError::MemoryLimit { .. }), "{err}");
     assert_healthy(&f.bystander()).await;
 }
@@ -136,11 +174,19 @@ async fn huge_return_value_cannot_be_built_within_the_memory_cap() {
 async fn huge_return_value_within_memory_is_refused_as_output() {
     let f = Fixture::new();
     // Enough memory to build the value, but outputs are capped at 1 MiB.
-    let hostile = f.hostile("[limits]\nmemory_mib = 1024\nmax_output_kib = 1024\ncall_timeout_ms = 60000\n");
-    let err = hostile.transform(&mode("huge"), &vehicle()).await.expect_err("output over the cap");
+    let hostile =
+        f.hostile("[limits]\nmemory_mib = 1024\nmax_output_kib = 1024\ncall_timeout_ms = 60000\n");
+    let err = hostile
+        .transform(&mode("huge"), &vehicle())
+        .await
+        .expect_err("output over the cap");
     assert!(matches!(err, CallError::InvalidOutput { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("exceeds limits.max_output_kib") || text.contains("more data than the host accepts"), "{text}");
+    assert!(
+        text.contains("exceeds limits.max_output_kib")
+            || text.contains("more data than the host accepts"),
+        "{text}"
+    );
     assert_healthy(&f.bystander()).await;
 }
 
@@ -148,25 +194,50 @@ async fn huge_return_value_within_memory_is_refused_as_output() {
 async fn trap_then_another_call_gets_a_fresh_instance() {
     let f = Fixture::new();
     let hostile = f.hostile("");
-    let err = hostile.transform(&mode("trap"), &vehicle()).await.expect_err("panic traps");
+    let err = hostile
+        .transform(&mode("trap"), &vehicle())
+        .await
+        .expect_err("panic traps");
     match &err {
         CallError::Trap { message, .. } => {
-            assert!(message.as_deref().unwrap_or("").contains("deliberate trap"), "{err}")
+            assert!(
+                message.as_deref().unwrap_or("").contains("deliberate trap"),
+                "{err}"
+            )
         }
         other => panic!("expected a trap, got {other}"),
     }
-    let before = hostile.stats().instantiations.load(std::sync::atomic::Ordering::Relaxed);
+    let before = hostile
+        .stats()
+        .instantiations
+        .load(std::sync::atomic::Ordering::Relaxed);
     assert_healthy(&hostile).await;
-    let after = hostile.stats().instantiations.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(after, before + 1, "the trapped instance was replaced, not reused");
+    let after = hostile
+        .stats()
+        .instantiations
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        after,
+        before + 1,
+        "the trapped instance was replaced, not reused"
+    );
     assert_healthy(&f.bystander()).await;
 }
 
 /// The outcome the hostile guest reports for its HTTP modes.
-fn http_outcome(out: Result<forecourt::runtime::platform_api::Transformed, Vec<forecourt::runtime::types::ValidationIssue>>) -> String {
+fn http_outcome(
+    out: Result<
+        forecourt::runtime::platform_api::Transformed,
+        Vec<forecourt::runtime::types::ValidationIssue>,
+    >,
+) -> String {
     match out {
         Ok(t) => t.listing.body,
-        Err(issues) => issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; "),
+        Err(issues) => issues
+            .iter()
+            .map(|i| format!("{}: {}", i.field, i.message))
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
@@ -186,10 +257,24 @@ async fn http_to_a_host_not_on_the_allowlist_is_refused() {
         )
         .unwrap();
     let url = format!("http://127.0.0.1:{}/stock", server.addr.port());
-    let out = http_outcome(hostile.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
-    assert!(out.to_lowercase().contains("denied") || out.contains("allowlist"), "{out}");
+    let out = http_outcome(
+        hostile
+            .transform(&mode_url("http", &url), &vehicle())
+            .await
+            .unwrap(),
+    );
+    assert!(
+        out.to_lowercase().contains("denied") || out.contains("allowlist"),
+        "{out}"
+    );
     assert!(server.requests().is_empty(), "nothing reached the server");
-    assert_eq!(hostile.egress_stats().denied.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        hostile
+            .egress_stats()
+            .denied
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
     assert_healthy(&f.bystander()).await;
 }
 
@@ -206,24 +291,47 @@ async fn allowed_name_resolving_to_a_private_address_is_refused_unless_the_opera
 
     // Plain http is allowed for localhost, private addresses are not.
     let hostile = f
-        .load("hostile", "hostile", &manifest, OperatorGrants {
-            plain_http_hosts: vec!["localhost".into()],
-            private_network_hosts: vec![],
-        })
+        .load(
+            "hostile",
+            "hostile",
+            &manifest,
+            OperatorGrants {
+                plain_http_hosts: vec!["localhost".into()],
+                private_network_hosts: vec![],
+            },
+        )
         .unwrap();
-    let out = http_outcome(hostile.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
-    assert!(out.contains("DestinationIpProhibited") || out.to_lowercase().contains("prohibited"), "{out}");
+    let out = http_outcome(
+        hostile
+            .transform(&mode_url("http", &url), &vehicle())
+            .await
+            .unwrap(),
+    );
+    assert!(
+        out.contains("DestinationIpProhibited") || out.to_lowercase().contains("prohibited"),
+        "{out}"
+    );
     assert!(server.requests().is_empty());
 
     // With the operator's explicit grant the call goes through, and the host
     // (not the plugin) adds the credential.
     let allowed = f
-        .load("hostile", "hostile", &manifest, OperatorGrants {
-            plain_http_hosts: vec!["localhost".into()],
-            private_network_hosts: vec!["localhost".into()],
-        })
+        .load(
+            "hostile",
+            "hostile",
+            &manifest,
+            OperatorGrants {
+                plain_http_hosts: vec!["localhost".into()],
+                private_network_hosts: vec!["localhost".into()],
+            },
+        )
         .unwrap();
-    let out = http_outcome(allowed.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+    let out = http_outcome(
+        allowed
+            .transform(&mode_url("http", &url), &vehicle())
+            .await
+            .unwrap(),
+    );
     assert!(out.contains("200"), "{out}");
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
@@ -252,7 +360,10 @@ async fn plain_http_needs_the_operators_grant() {
         .unwrap();
     let out = http_outcome(
         hostile
-            .transform(&mode_url("http", &format!("http://127.0.0.1:{port}/")), &vehicle())
+            .transform(
+                &mode_url("http", &format!("http://127.0.0.1:{port}/")),
+                &vehicle(),
+            )
             .await
             .unwrap(),
     );
@@ -278,16 +389,19 @@ async fn a_plugin_cannot_set_authorization() {
         .unwrap();
     let out = http_outcome(
         hostile
-            .transform(&mode_url("authorization", &format!("http://127.0.0.1:{port}/")), &vehicle())
+            .transform(
+                &mode_url("authorization", &format!("http://127.0.0.1:{port}/")),
+                &vehicle(),
+            )
             .await
             .unwrap(),
     );
     assert!(out.to_lowercase().contains("authorization"), "{out}");
     assert!(
-        server
-            .requests()
+        server.requests().iter().all(|r| r
+            .headers
             .iter()
-            .all(|r| r.headers.iter().all(|(k, v)| k != "authorization" || !v.contains("stolen"))),
+            .all(|(k, v)| k != "authorization" || !v.contains("stolen"))),
         "the guest's Authorization never reached the wire"
     );
     assert_healthy(&f.bystander()).await;
@@ -296,9 +410,17 @@ async fn a_plugin_cannot_set_authorization() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filesystem_and_socket_imports_without_a_grant_do_not_load() {
     let f = Fixture::new();
-    for (guest, import) in [("fs-import", "wasi:filesystem"), ("socket-import", "wasi:sockets")] {
+    for (guest, import) in [
+        ("fs-import", "wasi:filesystem"),
+        ("socket-import", "wasi:sockets"),
+    ] {
         let err = f
-            .load(guest, guest, "[[http]]\norigin = \"https://api.example.com\"\n", OperatorGrants::default())
+            .load(
+                guest,
+                guest,
+                "[[http]]\norigin = \"https://api.example.com\"\n",
+                OperatorGrants::default(),
+            )
             .err()
             .unwrap_or_else(|| panic!("{guest} must be refused"));
         let text = err.to_string();
@@ -345,7 +467,11 @@ async fn a_component_that_does_not_match_its_manifest_hash_does_not_load() {
     let mut changed = wasm.clone();
     changed.push(0);
     std::fs::write(&path, changed).unwrap();
-    let err = f.runtime.load(&path, None, OperatorGrants::default()).err().expect("refused");
+    let err = f
+        .runtime
+        .load(&path, None, OperatorGrants::default())
+        .err()
+        .expect("refused");
     assert!(matches!(err, LoadError::Digest { .. }), "{err}");
 }
 
@@ -354,7 +480,11 @@ async fn a_source_manifest_for_a_platform_component_is_refused() {
     let f = Fixture::new();
     let wasm = component_bytes("guests/hostile.wasm");
     let path = stage_with_manifest(&f.dir, "confused", "source", &wasm, "");
-    let err = f.runtime.load(&path, None, OperatorGrants::default()).err().expect("refused");
+    let err = f
+        .runtime
+        .load(&path, None, OperatorGrants::default())
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("listing-platform"), "{err}");
 }
 
@@ -362,7 +492,11 @@ async fn a_source_manifest_for_a_platform_component_is_refused() {
 async fn key_value_state_is_private_to_each_plugin() {
     let f = Fixture::new();
     let hostile = f.hostile("");
-    let out = hostile.transform(&mode("kv"), &vehicle()).await.unwrap().unwrap();
+    let out = hostile
+        .transform(&mode("kv"), &vehicle())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(out.listing.body, "v");
 }
 
@@ -381,25 +515,49 @@ async fn token_exchange_is_done_by_the_host_reused_and_renewed_after_revocation(
         plain_http_hosts: vec!["127.0.0.1".into()],
         private_network_hosts: vec!["127.0.0.1".into()],
     };
-    let plugin = f.load("hostile", "hostile", &manifest, grants.clone()).unwrap();
-    let url = format!("{}/stock?advertiserId=10008899&page=1&pageSize=10", sandbox.base_url());
+    let plugin = f
+        .load("hostile", "hostile", &manifest, grants.clone())
+        .unwrap();
+    let url = format!(
+        "{}/stock?advertiserId=10008899&page=1&pageSize=10",
+        sandbox.base_url()
+    );
     for _ in 0..3 {
-        let out = http_outcome(plugin.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+        let out = http_outcome(
+            plugin
+                .transform(&mode_url("http", &url), &vehicle())
+                .await
+                .unwrap(),
+        );
         assert!(out.contains("200"), "{out}");
     }
-    assert_eq!(sandbox.stats().authenticate, 1, "one token, reused for its lifetime");
+    assert_eq!(
+        sandbox.stats().authenticate,
+        1,
+        "one token, reused for its lifetime"
+    );
     assert_eq!(sandbox.stats().list, 3);
 
     // Revoked on the platform side: the host renews it once and the plugin never notices.
     sandbox.revoke_tokens();
-    let out = http_outcome(plugin.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+    let out = http_outcome(
+        plugin
+            .transform(&mode_url("http", &url), &vehicle())
+            .await
+            .unwrap(),
+    );
     assert!(out.contains("200"), "{out}");
     assert_eq!(sandbox.stats().authenticate, 2);
 
     // Wrong credentials: the plugin sees the platform's 401 (an auth error), never a secret.
     f.secrets.set("hostile", "secret", "wrong");
     let fresh = f.load("hostile", "hostile", &manifest, grants).unwrap();
-    let out = http_outcome(fresh.transform(&mode_url("http", &url), &vehicle()).await.unwrap());
+    let out = http_outcome(
+        fresh
+            .transform(&mode_url("http", &url), &vehicle())
+            .await
+            .unwrap(),
+    );
     assert!(out.contains("401"), "{out}");
     sandbox.shutdown().await;
 }
@@ -421,7 +579,10 @@ async fn the_host_signs_bodies_the_plugin_cannot_see_the_key() {
     let plugin = f.load("hostile", "hostile", &manifest, grants).unwrap();
     let out = http_outcome(
         plugin
-            .transform(&mode_url("http", &format!("http://127.0.0.1:{port}/hook")), &vehicle())
+            .transform(
+                &mode_url("http", &format!("http://127.0.0.1:{port}/hook")),
+                &vehicle(),
+            )
             .await
             .unwrap(),
     );
@@ -437,5 +598,9 @@ async fn the_host_signs_bodies_the_plugin_cannot_see_the_key() {
     let t = t.strip_prefix("t=").unwrap();
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"whsec-test").unwrap();
     mac.update(format!("{t}.").as_bytes());
-    assert_eq!(hex::encode(mac.finalize().into_bytes()), v1, "signature over t.body verifies");
+    assert_eq!(
+        hex::encode(mac.finalize().into_bytes()),
+        v1,
+        "signature over t.body verifies"
+    );
 }

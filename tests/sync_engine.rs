@@ -27,7 +27,9 @@ async fn pipeline(stock: &[Vehicle], extra_platform: &str) -> Pipeline {
     let config_path = pipeline_config(dir.path(), &plugins, &sandbox.base_url(), extra_platform);
     export(dir.path(), stock);
     let config = RawConfig::load(&config_path).unwrap();
-    let app = forecourt::app::build_with_secrets(&config, Some(sandbox_secrets())).await.unwrap();
+    let app = forecourt::app::build_with_secrets(&config, Some(sandbox_secrets()))
+        .await
+        .unwrap();
     Pipeline { dir, sandbox, app }
 }
 
@@ -44,7 +46,10 @@ impl Pipeline {
             if self.app.store.queue_depth(None).unwrap() == 0 {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "did not converge");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "did not converge"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -72,13 +77,28 @@ fn expected_lifecycle(v: &Vehicle) -> &'static str {
 fn listable(stock: &[Vehicle]) -> Vec<&Vehicle> {
     stock
         .iter()
-        .filter(|v| matches!(v.status, StockStatus::InStock | StockStatus::DueIn | StockStatus::Reserved))
+        .filter(|v| {
+            matches!(
+                v.status,
+                StockStatus::InStock | StockStatus::DueIn | StockStatus::Reserved
+            )
+        })
         .collect()
 }
 
 fn feed(dir: &Path) -> String {
     std::fs::read_dir(dir.join("feeds/google"))
-        .unwrap_or_else(|e| panic!("feed directory in {}: {e}; {:?}", dir.display(), std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect::<Vec<_>>()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "feed directory in {}: {e}; {:?}",
+                dir.display(),
+                std::fs::read_dir(dir)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect::<Vec<_>>()
+            )
+        })
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect()
@@ -92,28 +112,51 @@ async fn full_pipeline_lists_updates_sells_and_recovers_from_an_outage() {
 
     // Every listable vehicle is on the sandbox once, with its whole-pound price.
     for v in listable(&stock) {
-        let item = p.on_platform(&v.stock_id).unwrap_or_else(|| panic!("{} listed", v.stock_id));
+        let item = p
+            .on_platform(&v.stock_id)
+            .unwrap_or_else(|| panic!("{} listed", v.stock_id));
         assert_eq!(
-            item["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"].as_i64().unwrap(),
+            item["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"]
+                .as_i64()
+                .unwrap(),
             v.price.as_ref().unwrap().amount_minor / 100
         );
     }
-    assert!(p.sandbox.stats().creates_by_reference.values().all(|n| *n == 1), "no duplicate creates");
-    assert!(feed(p.dir.path()).contains(&stock[0].stock_id) || stock[0].status != StockStatus::InStock);
+    assert!(
+        p.sandbox
+            .stats()
+            .creates_by_reference
+            .values()
+            .all(|n| *n == 1),
+        "no duplicate creates"
+    );
+    assert!(
+        feed(p.dir.path()).contains(&stock[0].stock_id) || stock[0].status != StockStatus::InStock
+    );
 
     // Nothing changed: no platform call at all.
     let before = p.sandbox.stats().stock_calls();
     p.converge().await;
-    assert_eq!(p.sandbox.stats().stock_calls(), before, "an unchanged vehicle causes no platform call");
+    assert_eq!(
+        p.sandbox.stats().stock_calls(),
+        before,
+        "an unchanged vehicle causes no platform call"
+    );
 
     // A price change is one PATCH.
-    let i = stock.iter().position(|v| v.status == StockStatus::InStock).unwrap();
+    let i = stock
+        .iter()
+        .position(|v| v.status == StockStatus::InStock)
+        .unwrap();
     stock[i].price.as_mut().unwrap().amount_minor -= 25_000;
     p.export(&stock);
     let before = p.sandbox.stats();
     p.converge().await;
     let after = p.sandbox.stats();
-    assert_eq!((after.patch - before.patch, after.create - before.create), (1, 0));
+    assert_eq!(
+        (after.patch - before.patch, after.create - before.create),
+        (1, 0)
+    );
 
     // A sale during an outage: a discrepancy until the platform recovers.
     p.sandbox.set_faults(Faults {
@@ -125,19 +168,37 @@ async fn full_pipeline_lists_updates_sells_and_recovers_from_an_outage() {
     p.app.engine.sync_once().await.unwrap();
     let discrepancies = p.app.store.discrepancies().unwrap();
     assert_eq!(discrepancies.len(), 1, "{discrepancies:?}");
-    assert_eq!(discrepancies[0].still_listed_on, vec!["autotrader".to_string()]);
+    assert_eq!(
+        discrepancies[0].still_listed_on,
+        vec!["autotrader".to_string()]
+    );
     assert_eq!(discrepancies[0].removed_from, vec!["google".to_string()]);
-    assert!(!feed(p.dir.path()).contains(&stock[i].stock_id), "the feed dropped it at once");
+    assert!(
+        !feed(p.dir.path()).contains(&stock[i].stock_id),
+        "the feed dropped it at once"
+    );
     p.sandbox.set_faults(Faults::default());
     tokio::time::sleep(Duration::from_millis(100)).await;
     p.converge().await;
     assert_eq!(p.lifecycle(&stock[i].stock_id), "SOLD");
     let item = p.on_platform(&stock[i].stock_id).unwrap();
-    for location in ["autotraderAdvert", "advertiserAdvert", "locatorAdvert", "exportAdvert", "profileAdvert"] {
-        assert_eq!(item["adverts"]["retailAdverts"][location]["status"], "NOT_PUBLISHED", "{location}");
+    for location in [
+        "autotraderAdvert",
+        "advertiserAdvert",
+        "locatorAdvert",
+        "exportAdvert",
+        "profileAdvert",
+    ] {
+        assert_eq!(
+            item["adverts"]["retailAdverts"][location]["status"], "NOT_PUBLISHED",
+            "{location}"
+        );
     }
     assert!(p.app.store.discrepancies().unwrap().is_empty());
-    assert!(matches!(p.app.store.audit_verify().unwrap(), Verification::Intact { .. }));
+    assert!(matches!(
+        p.app.store.audit_verify().unwrap(),
+        Verification::Intact { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,12 +213,27 @@ async fn a_rejected_field_is_dead_lettered_with_its_reason_and_can_be_retried() 
     let dead = p.app.store.dead_letters(Some("autotrader")).unwrap();
     assert_eq!(dead.len(), listable(&stock).len());
     assert_eq!(dead[0].error_class.as_deref(), Some("validation"));
-    assert!(dead[0].last_error.as_deref().unwrap().contains("vehicle.colour"), "{:?}", dead[0].last_error);
-    assert!(dead.iter().all(|j| j.attempts == 1), "validation errors are not retried");
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("vehicle.colour"),
+        "{:?}",
+        dead[0].last_error
+    );
+    assert!(
+        dead.iter().all(|j| j.attempts == 1),
+        "validation errors are not retried"
+    );
 
     p.sandbox.set_faults(Faults::default());
     for job in &dead {
-        assert!(p.app.store.retry_dead(job.id, "operator:test", forecourt::store::now_ms()).unwrap());
+        assert!(p
+            .app
+            .store
+            .retry_dead(job.id, "operator:test", forecourt::store::now_ms())
+            .unwrap());
     }
     p.converge().await;
     assert!(p.app.store.dead_letters(None).unwrap().is_empty());
@@ -180,7 +256,12 @@ async fn rate_limits_and_transient_errors_are_retried_to_convergence() {
     let stats = p.sandbox.stats();
     assert!(stats.errors > 0 && stats.rate_limited > 0, "{stats:?}");
     for v in listable(&stock) {
-        assert_eq!(p.lifecycle(&v.stock_id), expected_lifecycle(v), "{}", v.stock_id);
+        assert_eq!(
+            p.lifecycle(&v.stock_id),
+            expected_lifecycle(v),
+            "{}",
+            v.stock_id
+        );
     }
     assert!(p.app.store.dead_letters(None).unwrap().is_empty());
 }
@@ -202,19 +283,24 @@ async fn reconciliation_restores_lost_listings_and_removes_orphans() {
     }
 
     // Another system lists a car this hub does not know: an orphan.
-    let other = forecourt::sample::sample_stock(1, 999).into_iter().map(|mut v| {
-        v.stock_id = "ORPHAN1".into();
-        v.status = StockStatus::InStock;
-        v
-    });
+    let other = forecourt::sample::sample_stock(1, 999)
+        .into_iter()
+        .map(|mut v| {
+            v.stock_id = "ORPHAN1".into();
+            v.status = StockStatus::InStock;
+            v
+        });
     let other: Vec<Vehicle> = other.collect();
     let second_dir = tempfile::tempdir().unwrap();
     let plugins = plugins_for_sandbox(second_dir.path(), p.sandbox.addr().port());
     let config = pipeline_config(second_dir.path(), &plugins, &p.sandbox.base_url(), "");
     export(second_dir.path(), &other);
-    let second = forecourt::app::build_with_secrets(&RawConfig::load(&config).unwrap(), Some(sandbox_secrets()))
-        .await
-        .unwrap();
+    let second = forecourt::app::build_with_secrets(
+        &RawConfig::load(&config).unwrap(),
+        Some(sandbox_secrets()),
+    )
+    .await
+    .unwrap();
     second.engine.sync_once().await.unwrap();
     assert_eq!(p.lifecycle("ORPHAN1"), "FORECOURT");
 
@@ -232,12 +318,17 @@ async fn a_shrinking_snapshot_is_held_instead_of_delisting_the_forecourt() {
     let plugins = plugins_for_sandbox(dir.path(), sandbox.addr().port());
     let config_path = pipeline_config(dir.path(), &plugins, &sandbox.base_url(), "");
     // This test wants the default guard (30%), not the permissive test setting.
-    let text = std::fs::read_to_string(&config_path).unwrap().replace("max_snapshot_shrink = 1.0", "max_snapshot_shrink = 0.3");
+    let text = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("max_snapshot_shrink = 1.0", "max_snapshot_shrink = 0.3");
     std::fs::write(&config_path, text).unwrap();
     export(dir.path(), &stock);
-    let app = forecourt::app::build_with_secrets(&RawConfig::load(&config_path).unwrap(), Some(sandbox_secrets()))
-        .await
-        .unwrap();
+    let app = forecourt::app::build_with_secrets(
+        &RawConfig::load(&config_path).unwrap(),
+        Some(sandbox_secrets()),
+    )
+    .await
+    .unwrap();
     app.engine.sync_once().await.unwrap();
     let listed = sandbox.stock(ADVERTISER).len();
     let present = app.store.present_vehicles().unwrap().len();
@@ -245,13 +336,24 @@ async fn a_shrinking_snapshot_is_held_instead_of_delisting_the_forecourt() {
     // A truncated export with half the stock.
     export(dir.path(), &stock[..10]);
     let report = app.engine.sync_once().await.unwrap();
-    assert!(matches!(report.pulls[0].snapshot, Some(forecourt::store::SnapshotOutcome::Held { .. })), "{report:?}");
-    assert_eq!(app.store.present_vehicles().unwrap().len(), present, "nothing was removed");
+    assert!(
+        matches!(
+            report.pulls[0].snapshot,
+            Some(forecourt::store::SnapshotOutcome::Held { .. })
+        ),
+        "{report:?}"
+    );
+    assert_eq!(
+        app.store.present_vehicles().unwrap().len(),
+        present,
+        "nothing was removed"
+    );
     assert_eq!(
         sandbox
             .stock(ADVERTISER)
             .iter()
-            .filter(|s| s["metadata"]["lifecycleState"] != "WASTEBIN" && s["metadata"]["lifecycleState"] != "SOLD")
+            .filter(|s| s["metadata"]["lifecycleState"] != "WASTEBIN"
+                && s["metadata"]["lifecycleState"] != "SOLD")
             .count(),
         listed
     );
@@ -303,8 +405,15 @@ async fn sigkill_during_a_large_sync_loses_nothing_and_duplicates_nothing() {
         child.wait().unwrap();
     }
     assert!(kills >= 6, "the worker was killed mid-sync {kills} times");
-    let status = std::process::Command::new(worker).arg(&config).output().unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let status = std::process::Command::new(worker)
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 
     let items = sandbox.stock(ADVERTISER);
     for v in &stock {
@@ -316,20 +425,29 @@ async fn sigkill_during_a_large_sync_loses_nothing_and_duplicates_nothing() {
             StockStatus::InStock | StockStatus::Reserved | StockStatus::DueIn => {
                 assert_eq!(copies.len(), 1, "{} listed exactly once", v.stock_id);
                 assert_eq!(
-                    copies[0]["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"].as_i64().unwrap(),
+                    copies[0]["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"]
+                        .as_i64()
+                        .unwrap(),
                     v.price.as_ref().unwrap().amount_minor / 100,
                     "{} has its final price",
                     v.stock_id
                 );
             }
             // Sold before it was ever listed is fine too.
-            StockStatus::Sold => assert!(copies.is_empty() || copies[0]["metadata"]["lifecycleState"] == "SOLD"),
-            StockStatus::Withdrawn => assert!(copies.is_empty() || copies[0]["metadata"]["lifecycleState"] == "WASTEBIN"),
+            StockStatus::Sold => {
+                assert!(copies.is_empty() || copies[0]["metadata"]["lifecycleState"] == "SOLD")
+            }
+            StockStatus::Withdrawn => {
+                assert!(copies.is_empty() || copies[0]["metadata"]["lifecycleState"] == "WASTEBIN")
+            }
         }
     }
     let store = forecourt::store::SqliteStore::open(&dir.path().join("data/forecourt.db")).unwrap();
     assert_eq!(store.queue_depth(None).unwrap(), 0);
-    assert!(matches!(store.audit_verify().unwrap(), Verification::Intact { .. }));
+    assert!(matches!(
+        store.audit_verify().unwrap(),
+        Verification::Intact { .. }
+    ));
 }
 
 mod model {
@@ -399,27 +517,52 @@ mod model {
                     ..Faults::default()
                 }),
             }
-            let current: Vec<Vehicle> = stock.iter().zip(present).filter(|(_, p)| *p).map(|(v, _)| v.clone()).collect();
+            let current: Vec<Vehicle> = stock
+                .iter()
+                .zip(present)
+                .filter(|(_, p)| *p)
+                .map(|(v, _)| v.clone())
+                .collect();
             p.export(&current);
             p.converge().await;
             // The model: what the platform must show for each vehicle now.
             for (v, is_present) in stock.iter().zip(present) {
                 let shown = p.on_platform(&v.stock_id);
-                let lifecycle = shown.as_ref().and_then(|s| s["metadata"]["lifecycleState"].as_str()).unwrap_or("");
-                let advertisable = is_present && matches!(v.status, StockStatus::InStock | StockStatus::Reserved);
+                let lifecycle = shown
+                    .as_ref()
+                    .and_then(|s| s["metadata"]["lifecycleState"].as_str())
+                    .unwrap_or("");
+                let advertisable =
+                    is_present && matches!(v.status, StockStatus::InStock | StockStatus::Reserved);
                 if advertisable {
                     let s = shown.as_ref().unwrap();
-                    assert_eq!(lifecycle, expected_lifecycle(v), "{} should be live", v.stock_id);
                     assert_eq!(
-                        s["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"].as_i64().unwrap(),
+                        lifecycle,
+                        expected_lifecycle(v),
+                        "{} should be live",
+                        v.stock_id
+                    );
+                    assert_eq!(
+                        s["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"]
+                            .as_i64()
+                            .unwrap(),
                         v.price.as_ref().unwrap().amount_minor / 100
                     );
                     let reserved = s["adverts"]["reservationStatus"] == "Reserved";
-                    assert_eq!(reserved, v.status == StockStatus::Reserved, "{} reservation", v.stock_id);
+                    assert_eq!(
+                        reserved,
+                        v.status == StockStatus::Reserved,
+                        "{} reservation",
+                        v.stock_id
+                    );
                 } else {
                     // Sold, withdrawn or gone: not advertised (a car removed
                     // from the DMS and back as sold stays in the wastebin).
-                    assert!(lifecycle == "WASTEBIN" || lifecycle == "SOLD" || lifecycle.is_empty(), "{} should be off ({lifecycle})", v.stock_id);
+                    assert!(
+                        lifecycle == "WASTEBIN" || lifecycle == "SOLD" || lifecycle.is_empty(),
+                        "{} should be off ({lifecycle})",
+                        v.stock_id
+                    );
                     if is_present && v.status == StockStatus::Sold && lifecycle == "WASTEBIN" {
                         assert!(p.app.store.discrepancies().unwrap().is_empty());
                     }

@@ -39,7 +39,10 @@ pub async fn build(config: &RawConfig) -> anyhow::Result<App> {
 }
 
 /// As [`build`], with an extra secret store consulted first (the demo's sandbox credentials).
-pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn SecretStore>>) -> anyhow::Result<App> {
+pub async fn build_with_secrets(
+    config: &RawConfig,
+    extra: Option<Box<dyn SecretStore>>,
+) -> anyhow::Result<App> {
     let store = open_store(config)?;
     let mut layers: Vec<Box<dyn SecretStore>> = Vec::new();
     if let Some(extra) = extra {
@@ -60,7 +63,11 @@ pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn Secret
     let mut sources = Vec::new();
     for (i, raw) in config.sources.iter().enumerate() {
         let plugin = runtime
-            .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+            .load(
+                &config.plugin_path(raw.plugin.get_ref()),
+                None,
+                raw.grants.clone(),
+            )
             .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
         anyhow::ensure!(
             plugin.world() == World::DmsSource,
@@ -80,7 +87,10 @@ pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn Secret
             id: raw.id.get_ref().clone(),
             plugin,
             config: plugin_config_json(&raw.config),
-            document: raw.document.as_ref().map(|d| DocumentSource::File(d.file.clone())),
+            document: raw
+                .document
+                .as_ref()
+                .map(|d| DocumentSource::File(d.file.clone())),
             snapshot_grace: Duration::from_secs(raw.snapshot_grace_secs),
             max_snapshot_shrink: *raw.max_snapshot_shrink.get_ref(),
         });
@@ -90,7 +100,11 @@ pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn Secret
     for (i, raw) in config.platforms.iter().enumerate() {
         let id = raw.id.get_ref().clone();
         let plugin = runtime
-            .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+            .load(
+                &config.plugin_path(raw.plugin.get_ref()),
+                None,
+                raw.grants.clone(),
+            )
             .with_context(|| format!("platform[{i}] `{id}`"))?;
         anyhow::ensure!(
             plugin.world() == World::ListingPlatform,
@@ -100,11 +114,20 @@ pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn Secret
         );
         let info = plugin.platform_info().await?;
         let mut feed_outputs = Vec::new();
-        if let Some(RawFeed { directory: Some(dir) }) = &raw.feed {
+        if let Some(RawFeed {
+            directory: Some(dir),
+        }) = &raw.feed
+        {
             feed_outputs.push(FeedOutput::Directory(dir.clone()));
         }
-        if matches!(info.kind, crate::runtime::platform_api::PlatformKind::FeedFile) && feed_outputs.is_empty() {
-            feed_outputs.push(FeedOutput::Directory(config.data_dir.join("feeds").join(&id)));
+        if matches!(
+            info.kind,
+            crate::runtime::platform_api::PlatformKind::FeedFile
+        ) && feed_outputs.is_empty()
+        {
+            feed_outputs.push(FeedOutput::Directory(
+                config.data_dir.join("feeds").join(&id),
+            ));
         }
         platforms.push(PlatformSetup {
             id,
@@ -121,5 +144,9 @@ pub async fn build_with_secrets(config: &RawConfig, extra: Option<Box<dyn Secret
         });
     }
     let engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
-    Ok(App { store, runtime, engine })
+    Ok(App {
+        store,
+        runtime,
+        engine,
+    })
 }

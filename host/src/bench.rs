@@ -20,7 +20,11 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Where the built plugins are.
-    #[arg(long, env = "FORECOURT_PLUGINS_DIR", default_value = "target/forecourt-plugins")]
+    #[arg(
+        long,
+        env = "FORECOURT_PLUGINS_DIR",
+        default_value = "target/forecourt-plugins"
+    )]
     pub plugins_dir: PathBuf,
     /// Which measurements.
     #[arg(long, value_enum, default_value_t = Suite::All)]
@@ -74,7 +78,11 @@ pub fn summarise(mut samples: Vec<Duration>) -> Summary {
 }
 
 /// Time `instantiate` and `transform` of one platform plugin.
-pub async fn measure_runtime(plugin: &Plugin, config: &str, iterations: usize) -> anyhow::Result<serde_json::Value> {
+pub async fn measure_runtime(
+    plugin: &Plugin,
+    config: &str,
+    iterations: usize,
+) -> anyhow::Result<serde_json::Value> {
     let stock = crate::sample::sample_stock(64, 99);
     // Warm up: compile caches, page in the pooling slots.
     for _ in 0..20 {
@@ -119,8 +127,16 @@ fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<PathBuf> 
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins)?;
     for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
-        std::fs::copy(from.join(format!("{id}.wasm")), plugins.join(format!("{id}.wasm")))
-            .map_err(|e| anyhow::anyhow!("plugin {id} missing in {}: {e}; run `cargo xtask plugins`", from.display()))?;
+        std::fs::copy(
+            from.join(format!("{id}.wasm")),
+            plugins.join(format!("{id}.wasm")),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "plugin {id} missing in {}: {e}; run `cargo xtask plugins`",
+                from.display()
+            )
+        })?;
         let manifest = std::fs::read_to_string(from.join(format!("{id}.toml")))?
             .replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{port}"));
         std::fs::write(plugins.join(format!("{id}.toml")), manifest)?;
@@ -134,7 +150,10 @@ fn queue_empty(store: &dyn Store) -> StoreResult<bool> {
 
 /// The sync-engine benchmark: 3 platforms (two Auto Trader advertisers on the
 /// loopback sandbox and the Google feed).
-pub async fn measure_sync(plugins_dir: &Path, vehicles: usize) -> anyhow::Result<serde_json::Value> {
+pub async fn measure_sync(
+    plugins_dir: &Path,
+    vehicles: usize,
+) -> anyhow::Result<serde_json::Value> {
     let dir = tempfile_dir()?;
     let sandbox = Sandbox::start(SandboxConfig {
         advertisers: vec!["10008899".into(), "10008900".into()],
@@ -221,7 +240,12 @@ feed = {{ directory = "feeds/google" }}
     // Sold-to-removed: a push (one page) to every platform acknowledging.
     let source = &engine.sources()[0];
     let mut latencies = Vec::new();
-    for v in stock.iter_mut().filter(|v| v.status == StockStatus::InStock).skip(changed).take(50) {
+    for v in stock
+        .iter_mut()
+        .filter(|v| v.status == StockStatus::InStock)
+        .skip(changed)
+        .take(50)
+    {
         v.status = StockStatus::Sold;
         let page = crate::runtime::source_api::PullPage {
             changes: vec![crate::runtime::source_api::Change::Upsert(v.clone())],
@@ -278,7 +302,11 @@ feed = {{ directory = "feeds/google" }}
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("forecourt-bench-{}-{}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "forecourt-bench-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -297,7 +325,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         report.insert("runtime".into(), r);
     }
     if matches!(args.suite, Suite::Sync | Suite::All) {
-        report.insert("sync".into(), measure_sync(&args.plugins_dir, args.vehicles).await?);
+        report.insert(
+            "sync".into(),
+            measure_sync(&args.plugins_dir, args.vehicles).await?,
+        );
     }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(crate::cli::EXIT_OK)

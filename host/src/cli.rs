@@ -100,13 +100,21 @@ pub enum PluginCommand {
 pub fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let global = &cli.global;
-    let default = if matches!(cli.command, Command::Demo(_)) { "error" } else { "warn" };
+    let default = if matches!(cli.command, Command::Demo(_)) {
+        "error"
+    } else {
+        "warn"
+    };
     let filter = global
         .log
         .as_deref()
         .map(EnvFilter::new)
-        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        .unwrap_or_else(|| {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match global.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -165,9 +173,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 print!("{report}");
             }
-            Ok(if report.verdict.is_ok() { EXIT_OK } else { EXIT_CONFIG })
+            Ok(if report.verdict.is_ok() {
+                EXIT_OK
+            } else {
+                EXIT_CONFIG
+            })
         }
-        Command::Plugin(PluginCommand::Check { component, manifest }) => {
+        Command::Plugin(PluginCommand::Check {
+            component,
+            manifest,
+        }) => {
             let runtime = simple_runtime(None)?;
             let plugin = runtime.load(&component, manifest.as_deref(), Default::default())?;
             match plugin.world() {

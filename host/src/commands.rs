@@ -12,7 +12,12 @@ use std::path::PathBuf;
 #[derive(Debug, Args, Clone)]
 pub struct ConfigArg {
     /// The configuration file.
-    #[arg(long, short, default_value = "forecourt.toml", env = "FORECOURT_CONFIG")]
+    #[arg(
+        long,
+        short,
+        default_value = "forecourt.toml",
+        env = "FORECOURT_CONFIG"
+    )]
     pub config: PathBuf,
 }
 
@@ -111,12 +116,18 @@ pub enum DeadLetterCommand {
 }
 
 fn operator() -> String {
-    format!("operator:{}", std::env::var("USER").unwrap_or_else(|_| "cli".into()))
+    format!(
+        "operator:{}",
+        std::env::var("USER").unwrap_or_else(|_| "cli".into())
+    )
 }
 
 /// `forecourt sync --once`
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
-    anyhow::ensure!(args.once, "`forecourt sync` needs --once (use `forecourt run` for the scheduler)");
+    anyhow::ensure!(
+        args.once,
+        "`forecourt sync` needs --once (use `forecourt run` for the scheduler)"
+    );
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
     let started = std::time::Instant::now();
@@ -154,7 +165,10 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
             d.done,
             d.retried,
             d.dead,
-            d.held.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+            d.held
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default()
         );
     }
     println!("cycle took {:.2} s", started.elapsed().as_secs_f64());
@@ -172,7 +186,11 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<u8> {
         }
         eprintln!("reconciling {} ...", platform.id);
         let report = app.engine.reconcile(platform).await?;
-        let delivery = if args.deliver { Some(app.engine.deliver(platform).await?) } else { None };
+        let delivery = if args.deliver {
+            Some(app.engine.deliver(platform).await?)
+        } else {
+            None
+        };
         reports.push((report, delivery));
     }
     if args.json {
@@ -205,7 +223,11 @@ pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<u8> {
 pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let store = crate::app::open_store(&config)?;
-    let platforms: Vec<String> = config.platforms.iter().map(|p| p.id.get_ref().clone()).collect();
+    let platforms: Vec<String> = config
+        .platforms
+        .iter()
+        .map(|p| p.id.get_ref().clone())
+        .collect();
     let counts = store.platform_counts(&platforms)?;
     let discrepancies = store.discrepancies()?;
     let mut sources = Vec::new();
@@ -229,7 +251,10 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         );
         return Ok(EXIT_OK);
     }
-    println!("{:<20} {:>9} {:>8} {:>8} {:>7} {:>5}  health", "platform", "published", "pending", "blocked", "queued", "dead");
+    println!(
+        "{:<20} {:>9} {:>8} {:>8} {:>7} {:>5}  health",
+        "platform", "published", "pending", "blocked", "queued", "dead"
+    );
     for c in &counts {
         let health = match (&c.paused, c.dead) {
             (Some(reason), _) => format!("PAUSED: {reason}"),
@@ -246,20 +271,30 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         println!(
             "source {:<16} last pulled {}",
             s["source"].as_str().unwrap_or(""),
-            s["minutes_since"].as_i64().map(|m| format!("{m} min ago")).unwrap_or_else(|| "never".into())
+            s["minutes_since"]
+                .as_i64()
+                .map(|m| format!("{m} min ago"))
+                .unwrap_or_else(|| "never".into())
         );
     }
     if discrepancies.is_empty() {
         println!("no discrepancies: nothing sold or removed is still advertised");
     } else {
-        println!("{} discrepancies (sold or removed, still advertised):", discrepancies.len());
+        println!(
+            "{} discrepancies (sold or removed, still advertised):",
+            discrepancies.len()
+        );
         for d in discrepancies.iter().take(20) {
             println!(
                 "  {} ({}): still on {}; removed from {}",
                 d.stock_id,
                 d.reason,
                 d.still_listed_on.join(", "),
-                if d.removed_from.is_empty() { "none".to_string() } else { d.removed_from.join(", ") }
+                if d.removed_from.is_empty() {
+                    "none".to_string()
+                } else {
+                    d.removed_from.join(", ")
+                }
             );
         }
     }
@@ -310,7 +345,11 @@ pub async fn audit(cmd: AuditCommand) -> anyhow::Result<u8> {
 /// `forecourt dead-letters ...`
 pub async fn dead_letters(cmd: DeadLetterCommand) -> anyhow::Result<u8> {
     match cmd {
-        DeadLetterCommand::List { config, platform, json } => {
+        DeadLetterCommand::List {
+            config,
+            platform,
+            json,
+        } => {
             let store = crate::app::open_store(&config.load()?)?;
             let jobs = store.dead_letters(platform.as_deref())?;
             if json {

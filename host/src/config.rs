@@ -203,13 +203,26 @@ impl RawConfig {
             message,
         };
         let mut ids = std::collections::BTreeSet::new();
-        let valid_id = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let valid_id = |id: &str| {
+            !id.is_empty()
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
         for (i, s) in self.sources.iter().enumerate() {
             if !valid_id(s.id.get_ref()) {
-                return Err(err(s.id.span(), format!("source[{i}].id"), "use lower-case letters, digits and dashes".into()));
+                return Err(err(
+                    s.id.span(),
+                    format!("source[{i}].id"),
+                    "use lower-case letters, digits and dashes".into(),
+                ));
             }
             if !ids.insert(s.id.get_ref().clone()) {
-                return Err(err(s.id.span(), format!("source[{i}].id"), format!("`{}` is used twice", s.id.get_ref())));
+                return Err(err(
+                    s.id.span(),
+                    format!("source[{i}].id"),
+                    format!("`{}` is used twice", s.id.get_ref()),
+                ));
             }
             let interval = *s.interval_secs.get_ref();
             if !(60..=86_400).contains(&interval) {
@@ -230,17 +243,30 @@ impl RawConfig {
         }
         for (i, p) in self.platforms.iter().enumerate() {
             if !valid_id(p.id.get_ref()) {
-                return Err(err(p.id.span(), format!("platform[{i}].id"), "use lower-case letters, digits and dashes".into()));
+                return Err(err(
+                    p.id.span(),
+                    format!("platform[{i}].id"),
+                    "use lower-case letters, digits and dashes".into(),
+                ));
             }
             if !ids.insert(p.id.get_ref().clone()) {
-                return Err(err(p.id.span(), format!("platform[{i}].id"), format!("`{}` is used twice", p.id.get_ref())));
+                return Err(err(
+                    p.id.span(),
+                    format!("platform[{i}].id"),
+                    format!("`{}` is used twice", p.id.get_ref()),
+                ));
             }
             if let Some(rate) = &p.rate_limit_per_minute {
                 if *rate.get_ref() == 0 {
-                    return Err(err(rate.span(), format!("platform[{i}].rate_limit_per_minute"), "must be at least 1".into()));
+                    return Err(err(
+                        rate.span(),
+                        format!("platform[{i}].rate_limit_per_minute"),
+                        "must be at least 1".into(),
+                    ));
                 }
             }
-            if p.retry.max_attempts == 0 || p.retry.base_ms == 0 || p.retry.cap_ms < p.retry.base_ms {
+            if p.retry.max_attempts == 0 || p.retry.base_ms == 0 || p.retry.cap_ms < p.retry.base_ms
+            {
                 return Err(err(
                     p.id.span(),
                     format!("platform[{i}].retry"),
@@ -294,13 +320,25 @@ max_attempts = 3
 
     #[test]
     fn errors_name_file_line_and_key() {
-        let err = RawConfig::parse("[[source]]\nid = \"dms\"\nplugin = \"x\"\ninterval_secs = 30\n", "forecourt.toml").unwrap_err();
+        let err = RawConfig::parse(
+            "[[source]]\nid = \"dms\"\nplugin = \"x\"\ninterval_secs = 30\n",
+            "forecourt.toml",
+        )
+        .unwrap_err();
         assert_eq!(err.line, Some(4));
         assert_eq!(err.to_string(), "forecourt.toml:4: source[0].interval_secs: is 30; allowed 60 (1 minute) to 86400 (24 hours)");
-        let err = RawConfig::parse("[[platform]]\nid = \"p\"\nplugin = \"x\"\nbogus = 1\n", "f.toml").unwrap_err();
+        let err = RawConfig::parse(
+            "[[platform]]\nid = \"p\"\nplugin = \"x\"\nbogus = 1\n",
+            "f.toml",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("f.toml:4:"), "{err}");
         assert!(err.message.contains("bogus"), "{err}");
-        let err = RawConfig::parse("[[platform]]\nid = \"p\"\nplugin = \"x\"\n[[platform]]\nid = \"p\"\nplugin = \"y\"\n", "f.toml").unwrap_err();
+        let err = RawConfig::parse(
+            "[[platform]]\nid = \"p\"\nplugin = \"x\"\n[[platform]]\nid = \"p\"\nplugin = \"y\"\n",
+            "f.toml",
+        )
+        .unwrap_err();
         assert_eq!(err.line, Some(5));
     }
 }

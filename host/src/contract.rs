@@ -128,7 +128,8 @@ pub enum ContractError {
 pub fn read_facts(bytes: &[u8]) -> Result<ComponentFacts, ContractError> {
     if !Parser::is_component(bytes) {
         return Err(ContractError::NotAComponent(
-            "the file does not start with a component header (a core module or another file?)".into(),
+            "the file does not start with a component header (a core module or another file?)"
+                .into(),
         ));
     }
     let mut facts = ComponentFacts {
@@ -165,7 +166,9 @@ pub fn read_facts(bytes: &[u8]) -> Result<ComponentFacts, ContractError> {
         }
     }
     for export in &facts.exports {
-        let Some(name) = InterfaceName::parse(export) else { continue };
+        let Some(name) = InterfaceName::parse(export) else {
+            continue;
+        };
         if name.package != "forecourt:plugin" {
             continue;
         }
@@ -254,19 +257,26 @@ mod tests {
     #[test]
     fn refuses_other_majors_and_newer_minors() {
         let err = check_version(&facts("forecourt:plugin/platform@2.0.0", None)).unwrap_err();
-        assert!(err.to_string().contains("built for contract 2.0.0"), "{err}");
+        assert!(
+            err.to_string().contains("built for contract 2.0.0"),
+            "{err}"
+        );
         let err = check_version(&facts("forecourt:plugin/platform@1.9.0", None)).unwrap_err();
         assert!(matches!(err, ContractError::TooNew { .. }), "{err}");
     }
 
     #[test]
     fn refuses_a_stamp_that_disagrees() {
-        let err = check_version(&facts("forecourt:plugin/platform@1.0.0", Some("0.9.0"))).unwrap_err();
+        let err =
+            check_version(&facts("forecourt:plugin/platform@1.0.0", Some("0.9.0"))).unwrap_err();
         assert!(matches!(err, ContractError::StampMismatch { .. }), "{err}");
     }
 
     #[test]
     fn refuses_garbage() {
-        assert!(matches!(read_facts(b"hello"), Err(ContractError::NotAComponent(_))));
+        assert!(matches!(
+            read_facts(b"hello"),
+            Err(ContractError::NotAComponent(_))
+        ));
     }
 }

@@ -28,7 +28,11 @@ pub struct DemoArgs {
     #[arg(long, default_value = "forecourt-data")]
     pub data_dir: PathBuf,
     /// Where the built plugins and their manifests are (`cargo xtask plugins` stages them there).
-    #[arg(long, env = "FORECOURT_PLUGINS_DIR", default_value = "target/forecourt-plugins")]
+    #[arg(
+        long,
+        env = "FORECOURT_PLUGINS_DIR",
+        default_value = "target/forecourt-plugins"
+    )]
     pub plugins_dir: PathBuf,
     /// How many sample vehicles the DMS exports.
     #[arg(long, default_value_t = 200)]
@@ -51,10 +55,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("feed"),
         std::process::id()
     ));
-    let mut file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 
@@ -91,7 +97,10 @@ feed = {{ directory = "feeds/google" }}
 }
 
 fn export(dir: &Path, stock: &[Vehicle]) -> anyhow::Result<()> {
-    write_atomic(&dir.join("dms/stock-export.csv"), &crate::sample::to_export_csv(stock))
+    write_atomic(
+        &dir.join("dms/stock-export.csv"),
+        &crate::sample::to_export_csv(stock),
+    )
 }
 
 fn acknowledged(report: &CycleReport, platform: &str) -> usize {
@@ -132,13 +141,19 @@ fn feed_lists(dir: &Path, stock_id: &str) -> bool {
 pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let dir = &args.data_dir;
-    for owned in ["forecourt.db", "forecourt.db-wal", "forecourt.db-shm", "forecourt.toml"] {
+    for owned in [
+        "forecourt.db",
+        "forecourt.db-wal",
+        "forecourt.db-shm",
+        "forecourt.toml",
+    ] {
         let _ = std::fs::remove_file(dir.join(owned));
     }
     for owned in ["feeds", "dms"] {
         let _ = std::fs::remove_dir_all(dir.join(owned));
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
     let plugins_dir = std::path::absolute(&args.plugins_dir)?;
     anyhow::ensure!(
         plugins_dir.join("csv-export.wasm").exists() && plugins_dir.join("autotrader.wasm").exists(),
@@ -151,7 +166,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         ..SandboxConfig::default()
     })
     .await
-    .with_context(|| format!("cannot start the sandbox marketplace on 127.0.0.1:{} (is another demo running?)", args.sandbox_port))?;
+    .with_context(|| {
+        format!(
+            "cannot start the sandbox marketplace on 127.0.0.1:{} (is another demo running?)",
+            args.sandbox_port
+        )
+    })?;
 
     let mut stock = crate::sample::sample_stock(args.vehicles, 2026);
     export(dir, &stock)?;
@@ -165,7 +185,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let engine = &app.engine;
 
     println!("forecourt demo: a dealer's day\n");
-    println!("Set-up: dealer-001 exports {} vehicles from its DMS as {}.", stock.len(), dir.join("dms/stock-export.csv").display());
+    println!(
+        "Set-up: dealer-001 exports {} vehicles from its DMS as {}.",
+        stock.len(),
+        dir.join("dms/stock-export.csv").display()
+    );
     println!(
         "        Plugins: csv-export (source), autotrader (API, talking to the sandbox marketplace at {}), google-vehicle-ads (feed).",
         sandbox.base_url()
@@ -184,7 +208,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         app.store.listings("google")?.iter().filter(|l| l.published_state == "live" || l.published_state == "reserved").count()
     );
     for platform in ["autotrader", "google"] {
-        let blocked: Vec<_> = app.store.listings(platform)?.into_iter().filter(|l| l.lifecycle == "blocked").collect();
+        let blocked: Vec<_> = app
+            .store
+            .listings(platform)?
+            .into_iter()
+            .filter(|l| l.lifecycle == "blocked")
+            .collect();
         if let Some(example) = blocked.first() {
             let issues: Vec<crate::runtime::types::ValidationIssue> =
                 serde_json::from_str(example.issues.as_deref().unwrap_or("[]")).unwrap_or_default();
@@ -192,7 +221,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
                 "   {platform}: {} held back by validation, e.g. {}: {}",
                 blocked.len(),
                 example.stock_id,
-                issues.iter().map(|i| format!("{} ({})", i.field, i.message)).collect::<Vec<_>>().join("; ")
+                issues
+                    .iter()
+                    .map(|i| format!("{} ({})", i.field, i.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
         }
     }
@@ -202,7 +235,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     // 2. A sale.
     let sold_at = stock
         .iter()
-        .position(|v| v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT")
+        .position(|v| {
+            v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT"
+        })
         .context("a listed vehicle to sell")?;
     let sold_id = stock[sold_at].stock_id.clone();
     stock[sold_at].status = StockStatus::Sold;
@@ -219,7 +254,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let before = sandbox.stats();
     let repriced = stock
         .iter()
-        .position(|v| v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT")
+        .position(|v| {
+            v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT"
+        })
         .context("a listed vehicle to reprice")?;
     let price = stock[repriced].price.as_mut().context("priced vehicle")?;
     let old = price.amount_minor / 100;
@@ -258,7 +295,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     });
     let outage_at = stock
         .iter()
-        .position(|v| v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT")
+        .position(|v| {
+            v.status == StockStatus::InStock && lifecycle(&sandbox, &v.stock_id) == "FORECOURT"
+        })
         .context("a listed vehicle")?;
     stock[outage_at].status = StockStatus::Sold;
     let outage_id = stock[outage_at].stock_id.clone();
@@ -315,7 +354,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
 }
 
 /// Deliver until the platform's queue is empty, sleeping until retries are due.
-async fn recover(engine: &Engine, store: &crate::store::SqliteStore, platform: &str) -> anyhow::Result<Duration> {
+async fn recover(
+    engine: &Engine,
+    store: &crate::store::SqliteStore,
+    platform: &str,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let setup = engine
         .platforms()
@@ -323,7 +366,10 @@ async fn recover(engine: &Engine, store: &crate::store::SqliteStore, platform: &
         .find(|p| p.id == platform)
         .context("platform configured")?;
     while store.queue_depth(Some(platform))? > 0 {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(60), "{platform} did not recover within a minute");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "{platform} did not recover within a minute"
+        );
         if let Some(at) = store.next_run_at(platform)? {
             let wait = (at - crate::store::now_ms()).clamp(0, 2_000) as u64;
             tokio::time::sleep(Duration::from_millis(wait)).await;

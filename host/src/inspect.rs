@@ -34,9 +34,11 @@ pub struct Inspection {
 /// Inspect `component`, with its manifest (by default beside it as `.toml`).
 pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result<Inspection> {
     use anyhow::Context;
-    let bytes = std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
+    let bytes =
+        std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let facts = contract::read_facts(&bytes).with_context(|| format!("cannot inspect {}", component.display()))?;
+    let facts = contract::read_facts(&bytes)
+        .with_context(|| format!("cannot inspect {}", component.display()))?;
     let contract_check = contract::check_version(&facts)
         .map(|(world, version)| format!("{world} {version}"))
         .map_err(|e| e.to_string());
@@ -55,7 +57,10 @@ pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result
     let imports = match &manifest {
         Some(m) => {
             if !m.plugin.sha256.eq_ignore_ascii_case(&sha256) {
-                problems.push(format!("sha256 {sha256} does not match the manifest's {}", m.plugin.sha256));
+                problems.push(format!(
+                    "sha256 {sha256} does not match the manifest's {}",
+                    m.plugin.sha256
+                ));
             }
             if facts.contract_version.as_deref() != Some(m.plugin.contract.as_str()) {
                 problems.push(format!(
@@ -64,8 +69,11 @@ pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result
                     facts.contract_version.as_deref().unwrap_or("none")
                 ));
             }
-            let imports: Vec<(String, Verdict)> =
-                facts.imports.iter().map(|i| (i.clone(), review::judge(i, m))).collect();
+            let imports: Vec<(String, Verdict)> = facts
+                .imports
+                .iter()
+                .map(|i| (i.clone(), review::judge(i, m)))
+                .collect();
             for (import, verdict) in &imports {
                 if let Verdict::Refused(reason) = verdict {
                     problems.push(format!("import `{import}`: {reason}"));
@@ -87,13 +95,21 @@ pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result
         manifest,
         manifest_error,
         imports,
-        verdict: if problems.is_empty() { Ok(()) } else { Err(problems) },
+        verdict: if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        },
     })
 }
 
 impl std::fmt::Display for Inspection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "component  {} ({} bytes)", self.component, self.size_bytes)?;
+        writeln!(
+            f,
+            "component  {} ({} bytes)",
+            self.component, self.size_bytes
+        )?;
         writeln!(f, "sha256     {}", self.sha256)?;
         match &self.contract_check {
             Ok(c) => writeln!(f, "contract   {c} (served by this host)")?,
@@ -102,7 +118,10 @@ impl std::fmt::Display for Inspection {
         writeln!(
             f,
             "stamp      {}",
-            self.facts.stamp.as_deref().unwrap_or("none (not built with the Rust SDK)")
+            self.facts
+                .stamp
+                .as_deref()
+                .unwrap_or("none (not built with the Rust SDK)")
         )?;
         writeln!(f, "\nexports")?;
         for e in &self.facts.exports {
@@ -125,16 +144,27 @@ impl std::fmt::Display for Inspection {
         }
         writeln!(f, "\nmanifest grants")?;
         match &self.manifest {
-            None => writeln!(f, "  no manifest: {}", self.manifest_error.as_deref().unwrap_or(""))?,
+            None => writeln!(
+                f,
+                "  no manifest: {}",
+                self.manifest_error.as_deref().unwrap_or("")
+            )?,
             Some(m) => {
-                writeln!(f, "  id         {} ({:?}, version {})", m.plugin.id, m.plugin.kind, m.plugin.version)?;
+                writeln!(
+                    f,
+                    "  id         {} ({:?}, version {})",
+                    m.plugin.id, m.plugin.kind, m.plugin.version
+                )?;
                 writeln!(
                     f,
                     "  limits     memory {} MiB, {} ms per call, HTTP responses up to {} KiB, output up to {} KiB",
                     m.limits.memory_mib, m.limits.call_timeout_ms, m.limits.http_response_kib, m.limits.max_output_kib
                 )?;
                 if m.http.is_empty() {
-                    writeln!(f, "  http       none: the plugin cannot make any outbound call")?;
+                    writeln!(
+                        f,
+                        "  http       none: the plugin cannot make any outbound call"
+                    )?;
                 }
                 for g in &m.http {
                     let auth = match &g.auth {

@@ -16,6 +16,6 @@ pub mod manifest;
 pub mod pii;
 pub mod runtime;
 pub mod sample;
+pub mod sandbox;
 pub mod store;
 pub mod sync;
-pub mod sandbox;

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = <forecourt::cli::Cli as clap::Parser>::parse();
     forecourt::cli::init_logging(&cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -179,7 +179,9 @@ impl AuthInjection {
                 username_secret,
                 password_secret,
             } => vec![username_secret, password_secret],
-            AuthInjection::TokenExchange { form, .. } => form.values().map(String::as_str).collect(),
+            AuthInjection::TokenExchange { form, .. } => {
+                form.values().map(String::as_str).collect()
+            }
             AuthInjection::HmacSignature { secret, .. } => vec![secret],
         }
     }
@@ -187,12 +189,11 @@ impl AuthInjection {
     /// The header this injection sets (so the guest may not set it).
     pub fn header_name(&self) -> String {
         match self {
-            AuthInjection::Bearer { .. } | AuthInjection::Basic { .. } | AuthInjection::TokenExchange { .. } => {
-                "authorization".into()
-            }
-            AuthInjection::Header { name, .. } | AuthInjection::HmacSignature { header: name, .. } => {
-                name.to_ascii_lowercase()
-            }
+            AuthInjection::Bearer { .. }
+            | AuthInjection::Basic { .. }
+            | AuthInjection::TokenExchange { .. } => "authorization".into(),
+            AuthInjection::Header { name, .. }
+            | AuthInjection::HmacSignature { header: name, .. } => name.to_ascii_lowercase(),
         }
     }
 }
@@ -218,7 +219,11 @@ impl OriginPattern {
         let default_port = match scheme.as_str() {
             "https" => 443,
             "http" => 80,
-            other => return Err(format!("scheme `{other}` in `{origin}` is not http or https")),
+            other => {
+                return Err(format!(
+                    "scheme `{other}` in `{origin}` is not http or https"
+                ))
+            }
         };
         if rest.contains('/') || rest.contains('?') || rest.contains('@') {
             return Err(format!(
@@ -227,9 +232,9 @@ impl OriginPattern {
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| format!("port `{p}` in `{origin}` is not a number from 1 to 65535"))?;
+                let port = p.parse::<u16>().map_err(|_| {
+                    format!("port `{p}` in `{origin}` is not a number from 1 to 65535")
+                })?;
                 (h, port)
             }
             _ => (rest, default_port),
@@ -241,7 +246,9 @@ impl OriginPattern {
             ));
         }
         if host[1..].contains('*') || (host.starts_with('*') && !host.starts_with("*.")) {
-            return Err(format!("`{origin}`: a wildcard is only allowed as a leading `*.`"));
+            return Err(format!(
+                "`{origin}`: a wildcard is only allowed as a leading `*.`"
+            ));
         }
         Ok(Self { scheme, host, port })
     }
@@ -331,7 +338,10 @@ impl Manifest {
         if semver::Version::parse(&self.plugin.contract).is_err() {
             return Err(invalid(
                 "plugin.contract",
-                format!("is `{}`, not a semantic version like 1.0.0", self.plugin.contract),
+                format!(
+                    "is `{}`, not a semantic version like 1.0.0",
+                    self.plugin.contract
+                ),
             ));
         }
         let sha = &self.plugin.sha256;
@@ -344,7 +354,10 @@ impl Manifest {
         if !(1..=MAX_MEMORY_MIB).contains(&self.limits.memory_mib) {
             return Err(invalid(
                 "limits.memory_mib",
-                format!("is {}; allowed 1 to {MAX_MEMORY_MIB}", self.limits.memory_mib),
+                format!(
+                    "is {}; allowed 1 to {MAX_MEMORY_MIB}",
+                    self.limits.memory_mib
+                ),
             ));
         }
         if !(10..=MAX_CALL_TIMEOUT_MS).contains(&self.limits.call_timeout_ms) {
@@ -357,14 +370,21 @@ impl Manifest {
             ));
         }
         for (i, grant) in self.http.iter().enumerate() {
-            OriginPattern::parse(&grant.origin).map_err(|m| invalid(&format!("http[{i}].origin"), m))?;
+            OriginPattern::parse(&grant.origin)
+                .map_err(|m| invalid(&format!("http[{i}].origin"), m))?;
             if let Some(auth) = &grant.auth {
                 for name in auth.secret_names() {
                     if name.is_empty() {
-                        return Err(invalid(&format!("http[{i}].auth"), "names an empty secret".into()));
+                        return Err(invalid(
+                            &format!("http[{i}].auth"),
+                            "names an empty secret".into(),
+                        ));
                     }
                 }
-                if let AuthInjection::TokenExchange { token_path, form, .. } = auth {
+                if let AuthInjection::TokenExchange {
+                    token_path, form, ..
+                } = auth
+                {
                     if !token_path.starts_with('/') || form.is_empty() {
                         return Err(invalid(
                             &format!("http[{i}].auth"),
@@ -458,7 +478,9 @@ mod tests {
 
     #[test]
     fn bad_origin_names_the_key() {
-        let err = parse("[[http]]\norigin = \"https://*\"\n").unwrap_err().to_string();
+        let err = parse("[[http]]\norigin = \"https://*\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("http[0].origin"), "{err}");
     }
 

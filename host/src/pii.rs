@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 fn email() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b").expect("valid regex")
+    })
 }
 
 fn phone() -> &'static Regex {
@@ -14,7 +16,8 @@ fn phone() -> &'static Regex {
     // dashes or brackets. Long enough not to match prices or mileages.
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?:\+44\s?\(?0?\)?|\(?\b0)\d{2,4}\)?[\s\-]?\d{3,4}[\s\-]?\d{3,4}\b").expect("valid regex")
+        Regex::new(r"(?:\+44\s?\(?0?\)?|\(?\b0)\d{2,4}\)?[\s\-]?\d{3,4}[\s\-]?\d{3,4}\b")
+            .expect("valid regex")
     })
 }
 
@@ -41,7 +44,8 @@ mod tests {
 
     #[test]
     fn removes_emails_and_uk_phone_numbers() {
-        let (out, n) = redact("Call Dave on 07700 900123 or 0161-496-0000, or dave.smith@example.co.uk");
+        let (out, n) =
+            redact("Call Dave on 07700 900123 or 0161-496-0000, or dave.smith@example.co.uk");
         assert_eq!(n, 3, "{out}");
         assert!(!out.contains("07700"));
         assert!(!out.contains("example.co.uk"));

@@ -318,13 +318,25 @@ pub enum Observed {
 /// The store's operations.
 pub trait Store: Send + Sync {
     /// Record what reconciliation saw and make the planner look at the vehicle again.
-    fn record_observed(&self, stock_id: &str, platform: &str, observed: &Observed, now: i64) -> StoreResult<()>;
+    fn record_observed(
+        &self,
+        stock_id: &str,
+        platform: &str,
+        observed: &Observed,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Store a page of changes and its cursor in one transaction.
     fn ingest(&self, batch: &IngestBatch, now: i64) -> StoreResult<IngestSummary>;
     /// Close a full snapshot of `source`: vehicles it did not mention become
     /// missing, and are removed after `grace_ms`, unless more than
     /// `max_shrink` (0..1) of the stock would go at once.
-    fn close_snapshot(&self, source: &str, grace_ms: i64, max_shrink: f64, now: i64) -> StoreResult<SnapshotOutcome>;
+    fn close_snapshot(
+        &self,
+        source: &str,
+        grace_ms: i64,
+        max_shrink: f64,
+        now: i64,
+    ) -> StoreResult<SnapshotOutcome>;
     /// The cursor to continue `source` from.
     fn cursor(&self, source: &str) -> StoreResult<Option<String>>;
     /// Whether `source` is in the middle of a multi-page snapshot.
@@ -345,7 +357,14 @@ pub trait Store: Send + Sync {
     /// vehicle's plan flag only if its content is still the planned hash.
     fn apply_plans(&self, plans: &[VehiclePlan], now: i64) -> StoreResult<()>;
     /// Claim up to `limit` due jobs of `platform` for `lease_ms`.
-    fn claim_jobs(&self, platform: &str, worker: &str, limit: usize, lease_ms: i64, now: i64) -> StoreResult<Vec<Job>>;
+    fn claim_jobs(
+        &self,
+        platform: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Job>>;
     /// Record how claimed jobs ended, with their listings' state, in one transaction.
     fn finish_jobs(&self, results: &[(Job, JobOutcome)], now: i64) -> StoreResult<()>;
     /// Jobs waiting or leased.

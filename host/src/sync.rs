@@ -13,7 +13,9 @@ pub mod retry;
 use crate::runtime::types::{ErrorClass, PluginError, Vehicle};
 use crate::runtime::{platform_api as p, source_api as s, CallError, Plugin};
 use crate::store::audit::AuditEntry;
-use crate::store::{now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, VehiclePlan};
+use crate::store::{
+    now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, VehiclePlan,
+};
 use planner::{Rendered, Timing};
 use retry::{class_name, CircuitBreaker, Decision, RetryPolicy, TokenBucket};
 use std::collections::HashMap;
@@ -145,11 +147,18 @@ fn call_error_class(_: &CallError) -> ErrorClass {
 
 impl Engine {
     /// An engine over `store` with these sources and platforms.
-    pub fn new(store: Arc<dyn Store>, sources: Vec<SourceSetup>, platforms: Vec<PlatformSetup>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        sources: Vec<SourceSetup>,
+        platforms: Vec<PlatformSetup>,
+    ) -> Self {
         let state = platforms
             .iter()
             .map(|p| {
-                let per_minute = p.rate_limit_per_minute.or(p.info.rate_limit_per_minute).unwrap_or(6_000);
+                let per_minute = p
+                    .rate_limit_per_minute
+                    .or(p.info.rate_limit_per_minute)
+                    .unwrap_or(6_000);
                 (
                     p.id.clone(),
                     PlatformRuntime {
@@ -193,7 +202,11 @@ impl Engine {
         };
         let document = match &source.document {
             Some(DocumentSource::File(path)) => Some(std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("source {}: cannot read export file {}: {e}", source.id, path.display())
+                anyhow::anyhow!(
+                    "source {}: cannot read export file {}: {e}",
+                    source.id,
+                    path.display()
+                )
             })?),
             None => None,
         };
@@ -204,11 +217,14 @@ impl Engine {
                 cursor: if document.is_some() { None } else { cursor },
                 document: document.clone(),
             };
-            let page = source
-                .plugin
-                .pull(&request)
-                .await?
-                .map_err(|e| anyhow::anyhow!("source {} pull failed ({}): {}", source.id, class_name(&e.class), e.message))?;
+            let page = source.plugin.pull(&request).await?.map_err(|e| {
+                anyhow::anyhow!(
+                    "source {} pull failed ({}): {}",
+                    source.id,
+                    class_name(&e.class),
+                    e.message
+                )
+            })?;
             if !self.ingest_page(source, page, &mut report)? {
                 break;
             }
@@ -217,7 +233,12 @@ impl Engine {
     }
 
     /// Store one page (from a pull or a push); returns whether the source has more pages now.
-    pub fn ingest_page(&self, source: &SourceSetup, page: s::PullPage, report: &mut PullReport) -> EngineResult<bool> {
+    pub fn ingest_page(
+        &self,
+        source: &SourceSetup,
+        page: s::PullPage,
+        report: &mut PullReport,
+    ) -> EngineResult<bool> {
         let now = now_ms();
         let snapshot_start = page.full_snapshot && !self.store.snapshot_open(&source.id)?;
         let changes = page
@@ -248,8 +269,16 @@ impl Engine {
             let line = format!(
                 "record {}{}{}: {}",
                 issue.record_number,
-                issue.stock_id.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
-                issue.field.as_deref().map(|f| format!(", field {f}")).unwrap_or_default(),
+                issue
+                    .stock_id
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+                issue
+                    .field
+                    .as_deref()
+                    .map(|f| format!(", field {f}"))
+                    .unwrap_or_default(),
                 crate::pii::redact(&issue.message).0
             );
             tracing::warn!(source = %source.id, issue = %line, "Source record skipped.");
@@ -296,9 +325,18 @@ impl Engine {
             for vehicle in batch {
                 let mut listings = Vec::with_capacity(self.platforms.len());
                 for platform in &self.platforms {
-                    let rendered = self.render(platform, &vehicle.record, planner::advertisable(&vehicle)).await?;
+                    let rendered = self
+                        .render(platform, &vehicle.record, planner::advertisable(&vehicle))
+                        .await?;
                     let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
-                    listings.push(planner::plan(&vehicle, &platform.id, current.as_ref(), rendered, platform.timing, now));
+                    listings.push(planner::plan(
+                        &vehicle,
+                        &platform.id,
+                        current.as_ref(),
+                        rendered,
+                        platform.timing,
+                        now,
+                    ));
                 }
                 plans.push(VehiclePlan {
                     stock_id: vehicle.record.stock_id.clone(),
@@ -313,7 +351,12 @@ impl Engine {
     }
 
     /// Transform one vehicle for a platform, hub-only data removed.
-    pub async fn render(&self, platform: &PlatformSetup, vehicle: &Vehicle, advertisable: bool) -> EngineResult<Rendered> {
+    pub async fn render(
+        &self,
+        platform: &PlatformSetup,
+        vehicle: &Vehicle,
+        advertisable: bool,
+    ) -> EngineResult<Rendered> {
         if !advertisable {
             return Ok(Rendered::NotAdvertisable);
         }
@@ -322,19 +365,21 @@ impl Engine {
             // Record that something was stripped, never what.
             tracing::debug!(platform = %platform.id, stock_id = %vehicle.stock_id, "Hub-only data removed before transform.");
         }
-        Ok(match platform.plugin.transform(&platform.config, &outgoing).await {
-            Ok(Ok(t)) => Rendered::Listing {
-                hash: planner::body_hash(&t.listing.body),
-                body: t.listing.body,
-                warnings: t.warnings,
+        Ok(
+            match platform.plugin.transform(&platform.config, &outgoing).await {
+                Ok(Ok(t)) => Rendered::Listing {
+                    hash: planner::body_hash(&t.listing.body),
+                    body: t.listing.body,
+                    warnings: t.warnings,
+                },
+                Ok(Err(issues)) => Rendered::Blocked(issues),
+                Err(e) => Rendered::Blocked(vec![crate::runtime::types::ValidationIssue {
+                    field: format!("{}:transform", platform.id),
+                    severity: crate::runtime::types::Severity::Error,
+                    message: e.to_string(),
+                }]),
             },
-            Ok(Err(issues)) => Rendered::Blocked(issues),
-            Err(e) => Rendered::Blocked(vec![crate::runtime::types::ValidationIssue {
-                field: format!("{}:transform", platform.id),
-                severity: crate::runtime::types::Severity::Error,
-                message: e.to_string(),
-            }]),
-        })
+        )
     }
 
     // ----- deliver -----
@@ -355,10 +400,16 @@ impl Engine {
                 report.held = Some(format!("circuit open for {} ms", wait.as_millis()));
                 return Ok(report);
             }
-            let limit = if platform.is_feed() { 1_000_000 } else { platform.info.batch_size.max(1) as usize };
+            let limit = if platform.is_feed() {
+                1_000_000
+            } else {
+                platform.info.batch_size.max(1) as usize
+            };
             let now = now_ms();
             let lease = platform.plugin.manifest().limits.call_timeout_ms as i64 * 3 + 30_000;
-            let jobs = self.store.claim_jobs(&platform.id, &self.worker_id, limit, lease, now)?;
+            let jobs = self
+                .store
+                .claim_jobs(&platform.id, &self.worker_id, limit, lease, now)?;
             if jobs.is_empty() {
                 return Ok(report);
             }
@@ -372,10 +423,17 @@ impl Engine {
 
     fn with_runtime<T>(&self, platform: &str, f: impl FnOnce(&mut PlatformRuntime) -> T) -> T {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(state.get_mut(platform).expect("every platform has runtime state"))
+        f(state
+            .get_mut(platform)
+            .expect("every platform has runtime state"))
     }
 
-    async fn deliver_api(&self, platform: &PlatformSetup, jobs: Vec<Job>, report: &mut DeliveryReport) -> EngineResult<()> {
+    async fn deliver_api(
+        &self,
+        platform: &PlatformSetup,
+        jobs: Vec<Job>,
+        report: &mut DeliveryReport,
+    ) -> EngineResult<()> {
         // Rate limit: one token per operation.
         loop {
             match self.with_runtime(&platform.id, |rt| rt.bucket.take(jobs.len() as u32)) {
@@ -409,7 +467,13 @@ impl Engine {
             let status = self
                 .store
                 .vehicle(&job.stock_id)?
-                .map(|v| if v.present { v.record.status } else { crate::runtime::types::StockStatus::Withdrawn })
+                .map(|v| {
+                    if v.present {
+                        v.record.status
+                    } else {
+                        crate::runtime::types::StockStatus::Withdrawn
+                    }
+                })
                 .unwrap_or(crate::runtime::types::StockStatus::Withdrawn);
             operations.push(p::Operation {
                 status,
@@ -450,8 +514,14 @@ impl Engine {
         let mut any_answer = false;
         let mut rng = rand::rng();
         let answers: HashMap<String, Result<String, PluginError>> = match outcome {
-            Ok(Ok(results)) => results.into_iter().map(|r| (r.idempotency_key, r.outcome)).collect(),
-            Ok(Err(batch_error)) => sent.iter().map(|j| (j.idempotency_key.clone(), Err(batch_error.clone()))).collect(),
+            Ok(Ok(results)) => results
+                .into_iter()
+                .map(|r| (r.idempotency_key, r.outcome))
+                .collect(),
+            Ok(Err(batch_error)) => sent
+                .iter()
+                .map(|j| (j.idempotency_key.clone(), Err(batch_error.clone())))
+                .collect(),
             Err(call_error) => {
                 let error = PluginError {
                     class: call_error_class(&call_error),
@@ -459,22 +529,29 @@ impl Engine {
                     retry_after_ms: None,
                     field: None,
                 };
-                sent.iter().map(|j| (j.idempotency_key.clone(), Err(error.clone()))).collect()
+                sent.iter()
+                    .map(|j| (j.idempotency_key.clone(), Err(error.clone())))
+                    .collect()
             }
         };
         for job in &sent {
-            let result = answers.get(&job.idempotency_key).cloned().unwrap_or_else(|| {
-                Err(PluginError {
-                    class: ErrorClass::Transient,
-                    message: "the plugin returned no result for this operation".into(),
-                    retry_after_ms: None,
-                    field: None,
-                })
-            });
+            let result = answers
+                .get(&job.idempotency_key)
+                .cloned()
+                .unwrap_or_else(|| {
+                    Err(PluginError {
+                        class: ErrorClass::Transient,
+                        message: "the plugin returned no result for this operation".into(),
+                        retry_after_ms: None,
+                        field: None,
+                    })
+                });
             let outcome = match result {
                 Ok(remote_id) => {
                     any_answer = true;
-                    JobOutcome::Done { remote_id: Some(remote_id) }
+                    JobOutcome::Done {
+                        remote_id: Some(remote_id),
+                    }
                 }
                 Err(error) => {
                     let retry_after = error.retry_after_ms.map(Duration::from_millis);
@@ -491,7 +568,12 @@ impl Engine {
                         None => error.message.clone(),
                     };
                     let class = class_name(&error.class).to_string();
-                    match platform.retry.decide(&error.class, retry_after, job.attempts as u32, &mut rng) {
+                    match platform.retry.decide(
+                        &error.class,
+                        retry_after,
+                        job.attempts as u32,
+                        &mut rng,
+                    ) {
                         Decision::Retry { after, counts } => JobOutcome::Retry {
                             run_at: now_ms() + after.as_millis() as i64,
                             class,
@@ -499,7 +581,8 @@ impl Engine {
                             counts,
                         },
                         Decision::Pause => {
-                            self.store.set_paused(&platform.id, Some(&message), now_ms())?;
+                            self.store
+                                .set_paused(&platform.id, Some(&message), now_ms())?;
                             tracing::error!(platform = %platform.id, "Platform refused our credentials; paused until an operator resumes it.");
                             JobOutcome::Retry {
                                 run_at: now_ms(),
@@ -525,7 +608,12 @@ impl Engine {
         Ok(())
     }
 
-    async fn deliver_feed(&self, platform: &PlatformSetup, jobs: Vec<Job>, report: &mut DeliveryReport) -> EngineResult<()> {
+    async fn deliver_feed(
+        &self,
+        platform: &PlatformSetup,
+        jobs: Vec<Job>,
+        report: &mut DeliveryReport,
+    ) -> EngineResult<()> {
         let listings: Vec<p::Listing> = self
             .store
             .listings(&platform.id)?
@@ -539,14 +627,19 @@ impl Engine {
             })
             .collect();
         report.calls += 1;
-        let rendered = platform.plugin.render_feed(&platform.config, &listings).await;
+        let rendered = platform
+            .plugin
+            .render_feed(&platform.config, &listings)
+            .await;
         let failure = match rendered {
             Ok(Ok(feed)) => {
                 let mut error = None;
                 for output in &platform.feed_outputs {
                     match output {
                         FeedOutput::Directory(dir) => {
-                            if let Err(e) = crate::demo::write_atomic(&dir.join(&feed.file_name), &feed.body) {
+                            if let Err(e) =
+                                crate::demo::write_atomic(&dir.join(&feed.file_name), &feed.body)
+                            {
                                 error = Some(PluginError {
                                     class: ErrorClass::Transient,
                                     message: format!("{e:#}"),
@@ -572,18 +665,23 @@ impl Engine {
         for job in jobs {
             let outcome = match &failure {
                 None => JobOutcome::Done { remote_id: None },
-                Some(e) => match platform.retry.decide(&e.class, None, job.attempts as u32, &mut rng) {
-                    Decision::Retry { after, counts } => JobOutcome::Retry {
-                        run_at: now_ms() + after.as_millis() as i64,
-                        class: class_name(&e.class).into(),
-                        message: e.message.clone(),
-                        counts,
-                    },
-                    _ => JobOutcome::Dead {
-                        class: class_name(&e.class).into(),
-                        message: e.message.clone(),
-                    },
-                },
+                Some(e) => {
+                    match platform
+                        .retry
+                        .decide(&e.class, None, job.attempts as u32, &mut rng)
+                    {
+                        Decision::Retry { after, counts } => JobOutcome::Retry {
+                            run_at: now_ms() + after.as_millis() as i64,
+                            class: class_name(&e.class).into(),
+                            message: e.message.clone(),
+                            counts,
+                        },
+                        _ => JobOutcome::Dead {
+                            class: class_name(&e.class).into(),
+                            message: e.message.clone(),
+                        },
+                    }
+                }
             };
             results.push((job, outcome));
         }
@@ -591,7 +689,11 @@ impl Engine {
     }
 
     /// Record the outcomes of one batch in one transaction.
-    fn finish(&self, results: Vec<(Job, JobOutcome)>, report: &mut DeliveryReport) -> EngineResult<()> {
+    fn finish(
+        &self,
+        results: Vec<(Job, JobOutcome)>,
+        report: &mut DeliveryReport,
+    ) -> EngineResult<()> {
         if results.is_empty() {
             return Ok(());
         }
@@ -631,7 +733,14 @@ impl Engine {
                 .plugin
                 .list_published(&platform.config, cursor.as_deref())
                 .await?
-                .map_err(|e| anyhow::anyhow!("{}: list-published failed ({}): {}", platform.id, class_name(&e.class), e.message))?;
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: list-published failed ({}): {}",
+                        platform.id,
+                        class_name(&e.class),
+                        e.message
+                    )
+                })?;
             report.pages += 1;
             for item in page.items {
                 seen.insert(item.stock_id.clone(), item);
@@ -648,16 +757,24 @@ impl Engine {
             p::PublishedState::Sold | p::PublishedState::Removed => "removed",
         };
         let listings = self.store.listings(&platform.id)?;
-        let known: HashMap<&str, &crate::store::ListingRow> = listings.iter().map(|l| (l.stock_id.as_str(), l)).collect();
+        let known: HashMap<&str, &crate::store::ListingRow> =
+            listings.iter().map(|l| (l.stock_id.as_str(), l)).collect();
         for l in &listings {
             let ours = l.published_state.as_str();
             let on_platform = seen.get(&l.stock_id).map(|i| state_name(&i.state));
             match (ours, on_platform) {
                 ("live" | "reserved", None) => {
                     report.missing.push(l.stock_id.clone());
-                    self.store.record_observed(&l.stock_id, &platform.id, &crate::store::Observed::Missing, now)?;
+                    self.store.record_observed(
+                        &l.stock_id,
+                        &platform.id,
+                        &crate::store::Observed::Missing,
+                        now,
+                    )?;
                 }
-                (ours, Some(theirs)) if ours != theirs && !(ours == "none" && theirs == "removed") => {
+                (ours, Some(theirs))
+                    if ours != theirs && !(ours == "none" && theirs == "removed") =>
+                {
                     let item = &seen[&l.stock_id];
                     if l.desired_state == "absent" && theirs != "removed" {
                         report.orphaned.push(l.stock_id.clone());
@@ -716,9 +833,9 @@ impl Engine {
             report.pulls.push(self.pull(source).await?);
         }
         report.planned = self.plan().await?;
-        for platform in &self.platforms {
-            report.deliveries.push(self.deliver(platform).await?);
-        }
+        // One worker per platform: a slow or failing platform never holds up the others.
+        report.deliveries =
+            futures::future::try_join_all(self.platforms.iter().map(|p| self.deliver(p))).await?;
         Ok(report)
     }
 }
@@ -752,4 +869,3 @@ pub struct CycleReport {
     /// Per platform.
     pub deliveries: Vec<DeliveryReport>,
 }
-

@@ -7,9 +7,12 @@ use forecourt::store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config_path = std::env::args().nth(1).expect("usage: sync-worker <forecourt.toml>");
+    let config_path = std::env::args()
+        .nth(1)
+        .expect("usage: sync-worker <forecourt.toml>");
     let config = RawConfig::load(std::path::Path::new(&config_path))?;
-    let app = forecourt::app::build_with_secrets(&config, Some(forecourt_tests::sandbox_secrets())).await?;
+    let app = forecourt::app::build_with_secrets(&config, Some(forecourt_tests::sandbox_secrets()))
+        .await?;
     loop {
         app.engine.sync_once().await?;
         if app.store.queue_depth(None)? == 0 {

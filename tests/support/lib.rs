@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Where `cargo xtask plugins` stages components.
@@ -88,7 +91,9 @@ impl RecordingServer {
         let record = seen.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { break };
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
                 let record = record.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -99,12 +104,17 @@ impl RecordingServer {
                                 headers: req
                                     .headers()
                                     .iter()
-                                    .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                    .map(|(k, v)| {
+                                        (
+                                            k.as_str().to_string(),
+                                            v.to_str().unwrap_or("").to_string(),
+                                        )
+                                    })
                                     .collect(),
                             });
-                            Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
-                                bytes::Bytes::from_static(b"hello"),
-                            )))
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::from_static(b"hello")),
+                            ))
                         }
                     });
                     let _ = http1::Builder::new()
@@ -128,9 +138,16 @@ pub fn plugins_for_sandbox(dir: &Path, sandbox_port: u16) -> PathBuf {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
-        std::fs::write(plugins.join(format!("{id}.wasm")), component_bytes(&format!("{id}.wasm"))).unwrap();
+        std::fs::write(
+            plugins.join(format!("{id}.wasm")),
+            component_bytes(&format!("{id}.wasm")),
+        )
+        .unwrap();
         let manifest = std::fs::read_to_string(staged_dir().join(format!("{id}.toml"))).unwrap();
-        let manifest = manifest.replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{sandbox_port}"));
+        let manifest = manifest.replace(
+            "http://127.0.0.1:8700",
+            &format!("http://127.0.0.1:{sandbox_port}"),
+        );
         std::fs::write(plugins.join(format!("{id}.toml")), manifest).unwrap();
     }
     plugins
@@ -138,7 +155,12 @@ pub fn plugins_for_sandbox(dir: &Path, sandbox_port: u16) -> PathBuf {
 
 /// A configuration for the reference pipeline: csv-export from
 /// `<dir>/stock.csv`, autotrader against the sandbox, and the Google feed.
-pub fn pipeline_config(dir: &Path, plugins: &Path, sandbox_url: &str, extra_platform: &str) -> PathBuf {
+pub fn pipeline_config(
+    dir: &Path,
+    plugins: &Path,
+    sandbox_url: &str,
+    extra_platform: &str,
+) -> PathBuf {
     let text = format!(
         r#"data_dir = "data"
 plugins_dir = "{plugins}"
@@ -182,5 +204,9 @@ pub fn sandbox_secrets() -> Box<MemorySecrets> {
 
 /// Write stock as the DMS export the pipeline reads.
 pub fn export(dir: &Path, stock: &[forecourt::runtime::types::Vehicle]) {
-    std::fs::write(dir.join("stock.csv"), forecourt::sample::to_export_csv(stock)).unwrap();
+    std::fs::write(
+        dir.join("stock.csv"),
+        forecourt::sample::to_export_csv(stock),
+    )
+    .unwrap();
 }

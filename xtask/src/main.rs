@@ -50,7 +50,9 @@ fn cargo() -> Command {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: running {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -87,7 +89,11 @@ fn package_name(manifest: &Path) -> Option<String> {
             in_package = line == "[package]";
         } else if in_package {
             if let Some(rest) = line.strip_prefix("name") {
-                let value = rest.trim_start().strip_prefix('=')?.trim().trim_matches('"');
+                let value = rest
+                    .trim_start()
+                    .strip_prefix('=')?
+                    .trim()
+                    .trim_matches('"');
                 return Some(value.to_string());
             }
         }
@@ -122,26 +128,47 @@ fn plugins() -> Result<Vec<String>, String> {
     let plugins = guest_crates("plugins");
     let guests = guest_crates("tests/guests");
     let mut cmd = cargo();
-    cmd.args(["build", "--release", "--target", WASM_TARGET, "--target-dir", "target/plugins"]);
+    cmd.args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "--target-dir",
+        "target/plugins",
+    ]);
     for c in plugins.iter().chain(&guests) {
         cmd.args(["-p", &c.package]);
     }
     run(&mut cmd)?;
 
-    let built = root().join("target/plugins").join(WASM_TARGET).join("release");
+    let built = root()
+        .join("target/plugins")
+        .join(WASM_TARGET)
+        .join("release");
     let staged = root().join("target/forecourt-plugins");
-    std::fs::create_dir_all(staged.join("guests")).map_err(|e| format!("cannot create {}: {e}", staged.display()))?;
+    std::fs::create_dir_all(staged.join("guests"))
+        .map_err(|e| format!("cannot create {}: {e}", staged.display()))?;
     for c in &plugins {
         let wasm = built.join(format!("{}.wasm", c.package.replace('-', "_")));
         let manifest_src = c.dir.join("forecourt.toml");
-        let manifest = std::fs::read_to_string(&manifest_src)
-            .map_err(|e| format!("plugin {} has no readable {}: {e}", c.package, manifest_src.display()))?;
+        let manifest = std::fs::read_to_string(&manifest_src).map_err(|e| {
+            format!(
+                "plugin {} has no readable {}: {e}",
+                c.package,
+                manifest_src.display()
+            )
+        })?;
         let id = manifest_value(&manifest, "id")
             .ok_or_else(|| format!("{} has no [plugin] id", manifest_src.display()))?;
-        let bytes = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+        let bytes =
+            std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
         let sha = sha256_hex(&bytes);
         std::fs::write(staged.join(format!("{id}.wasm")), &bytes).map_err(|e| e.to_string())?;
-        std::fs::write(staged.join(format!("{id}.toml")), with_sha256(&manifest, &sha)).map_err(|e| e.to_string())?;
+        std::fs::write(
+            staged.join(format!("{id}.toml")),
+            with_sha256(&manifest, &sha),
+        )
+        .map_err(|e| e.to_string())?;
     }
     for c in &guests {
         let wasm = built.join(format!("{}.wasm", c.package.replace('-', "_")));
@@ -172,16 +199,24 @@ fn with_sha256(text: &str, sha: &str) -> String {
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
-    run(cargo().args(["run", "-p", "forecourt", "--", "demo"]).args(args))
+    run(cargo()
+        .args(["run", "-p", "forecourt", "--", "demo"])
+        .args(args))
 }
 
 fn bench(args: &[String]) -> Result<(), String> {
-    run(cargo().args(["run", "-p", "forecourt", "--", "bench"]).args(args))
+    run(cargo()
+        .args(["run", "-p", "forecourt", "--", "bench"])
+        .args(args))?;
+    // Wasm versus native needs the plugin's code linked natively.
+    run(cargo().args(["run", "-p", "forecourt-tests", "--bin", "transform-ratio"]))
 }
 
 fn test(plugin_crates: &[String], args: &[String]) -> Result<(), String> {
     // Host, end-to-end and adversarial tests.
-    run(cargo().args(["test", "-p", "forecourt", "-p", "forecourt-tests"]).args(args))?;
+    run(cargo()
+        .args(["test", "-p", "forecourt", "-p", "forecourt-tests"])
+        .args(args))?;
     // The plugins' golden tests run natively, in the plugins' target dir.
     if !plugin_crates.is_empty() {
         let mut cmd = cargo();

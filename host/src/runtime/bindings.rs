@@ -40,6 +40,6 @@ pub mod source {
     });
 }
 
-pub use platform::forecourt::plugin::types;
 pub use platform::exports::forecourt::plugin::platform as platform_api;
+pub use platform::forecourt::plugin::types;
 pub use source::exports::forecourt::plugin::source as source_api;

@@ -97,7 +97,8 @@ impl CompileCache {
     }
 
     fn tag(&self, bytes: &[u8]) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(bytes);
         mac.finalize().into_bytes().to_vec()
     }
@@ -114,7 +115,8 @@ impl CompileCache {
         if let Ok(stored) = self.dir.read(&name) {
             if stored.len() > TAG_LEN {
                 let (tag, artefact) = stored.split_at(TAG_LEN);
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
+                let mut mac =
+                    <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
                 mac.update(artefact);
                 if mac.verify_slice(tag).is_ok() {
                     // SAFETY: the artefact was produced by `precompile_component`
@@ -136,7 +138,8 @@ impl CompileCache {
         let mut stored = self.tag(&artefact);
         stored.extend_from_slice(&artefact);
         let tmp = format!("{name}.{}.tmp", std::process::id());
-        if self.dir.write(&tmp, &stored).is_ok() && self.dir.rename(&tmp, &self.dir, &name).is_err() {
+        if self.dir.write(&tmp, &stored).is_ok() && self.dir.rename(&tmp, &self.dir, &name).is_err()
+        {
             let _ = self.dir.remove_file(&tmp);
         }
         // SAFETY: produced just now by this engine.

@@ -21,11 +21,11 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, AUTHORIZATION, PROXY_AUTHORIZATION};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -128,13 +128,21 @@ impl EgressPolicy {
     ) -> Result<http::Response<WasiBody>, HttpError> {
         let uri = request.uri().clone();
         let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_ascii_lowercase();
         let port = uri
             .port_u16()
             .unwrap_or(if scheme == "http" { 80 } else { 443 });
         let what = format!("{} {scheme}://{host}:{port}", request.method());
 
-        let Some((_, auth)) = self.rules.iter().find(|(p, _)| p.matches(&scheme, &host, port)) else {
+        let Some((_, auth)) = self
+            .rules
+            .iter()
+            .find(|(p, _)| p.matches(&scheme, &host, port))
+        else {
             return Err(self.deny(
                 HttpError::HttpRequestDenied,
                 &what,
@@ -142,7 +150,8 @@ impl EgressPolicy {
             ));
         };
         let auth = auth.clone();
-        if scheme != "https" && !OperatorGrants::allows(&self.grants.plain_http_hosts, &host, port) {
+        if scheme != "https" && !OperatorGrants::allows(&self.grants.plain_http_hosts, &host, port)
+        {
             return Err(self.deny(
                 HttpError::HttpRequestDenied,
                 &what,
@@ -185,7 +194,16 @@ impl EgressPolicy {
             }
             let mut cached_token = false;
             match &auth {
-                Some(AuthInjection::TokenExchange { .. }) => match self.token(auth.as_ref().unwrap(), &target, timeouts, attempt > 0, &what).await? {
+                Some(AuthInjection::TokenExchange { .. }) => match self
+                    .token(
+                        auth.as_ref().unwrap(),
+                        &target,
+                        timeouts,
+                        attempt > 0,
+                        &what,
+                    )
+                    .await?
+                {
                     Token::Bearer { value, cached } => {
                         cached_token = cached;
                         request.headers_mut().insert(AUTHORIZATION, value);
@@ -208,7 +226,10 @@ impl EgressPolicy {
             let response = send_once(&target, request, timeouts).await?;
             if response.status() == http::StatusCode::UNAUTHORIZED && cached_token && attempt == 0 {
                 tracing::info!(plugin = %self.plugin_id, request = %what, "Platform refused a cached token; renewing it once.");
-                self.tokens.lock().unwrap_or_else(|e| e.into_inner()).remove(&target.origin);
+                self.tokens
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&target.origin);
                 continue;
             }
             return self.limit(response, &what);
@@ -217,7 +238,13 @@ impl EgressPolicy {
     }
 
     /// `t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<body>")>` under the secret.
-    fn signature(&self, secret: &str, header: &str, body: &[u8], what: &str) -> Result<(HeaderName, HeaderValue), HttpError> {
+    fn signature(
+        &self,
+        secret: &str,
+        header: &str,
+        body: &[u8],
+        what: &str,
+    ) -> Result<(HeaderName, HeaderValue), HttpError> {
         use hmac::Mac;
         let key = self.secrets.get(&self.plugin_id, secret).ok_or_else(|| {
             tracing::error!(plugin = %self.plugin_id, request = %what, secret, "Secret is not configured; request not sent.");
@@ -235,15 +262,24 @@ impl EgressPolicy {
         mac.update(format!("{t}.").as_bytes());
         mac.update(body);
         let value = format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()));
-        let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| HttpError::HttpRequestHeaderSize {
-            field_name: Some(header.to_string()),
-            field_size: None,
+        let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+            HttpError::HttpRequestHeaderSize {
+                field_name: Some(header.to_string()),
+                field_size: None,
+            }
         })?;
-        Ok((name, HeaderValue::from_str(&value).expect("hex and digits are valid header text")))
+        Ok((
+            name,
+            HeaderValue::from_str(&value).expect("hex and digits are valid header text"),
+        ))
     }
 
     /// Enforce the response size cap.
-    fn limit(&self, response: http::Response<hyper::body::Incoming>, what: &str) -> Result<http::Response<WasiBody>, HttpError> {
+    fn limit(
+        &self,
+        response: http::Response<hyper::body::Incoming>,
+        what: &str,
+    ) -> Result<http::Response<WasiBody>, HttpError> {
         let limit = self.max_response_bytes;
         if let Some(len) = response
             .headers()
@@ -321,7 +357,10 @@ impl EgressPolicy {
             .method(http::Method::POST)
             .uri(token_path.as_str())
             .header(http::header::HOST, target.host.as_str())
-            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(http::header::ACCEPT, "application/json")
             .body(http_body_util::Full::new(Bytes::from(body)))
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
@@ -344,7 +383,9 @@ impl EgressPolicy {
             expires_in: Option<u64>,
         }
         let parsed: TokenResponse = serde_json::from_slice(&bytes).map_err(|_| {
-            HttpError::InternalError(Some("the token endpoint did not return {access_token, expires_at|expires_in}".into()))
+            HttpError::InternalError(Some(
+                "the token endpoint did not return {access_token, expires_at|expires_in}".into(),
+            ))
         })?;
         let lifetime = match (parsed.expires_in, parsed.expires_at.as_deref()) {
             (Some(secs), _) => Duration::from_secs(secs),
@@ -355,22 +396,40 @@ impl EgressPolicy {
                 .unwrap_or(Duration::from_secs(*default_lifetime_secs)),
             (None, None) => Duration::from_secs(*default_lifetime_secs),
         };
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", parsed.access_token))
-            .map_err(|_| HttpError::InternalError(Some("the token is not a valid header value".into())))?;
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", parsed.access_token)).map_err(|_| {
+                HttpError::InternalError(Some("the token is not a valid header value".into()))
+            })?;
         value.set_sensitive(true);
         self.tokens
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(target.origin.clone(), (value.clone(), Instant::now() + lifetime));
+            .insert(
+                target.origin.clone(),
+                (value.clone(), Instant::now() + lifetime),
+            );
         tracing::debug!(plugin = %self.plugin_id, origin = %target.origin, lifetime_secs = lifetime.as_secs(), "Platform token obtained.");
-        Ok(Token::Bearer { value, cached: false })
+        Ok(Token::Bearer {
+            value,
+            cached: false,
+        })
     }
 
     /// Resolve on the host and keep only addresses the policy allows.
-    async fn vetted_addresses(&self, host: &str, port: u16, what: &str) -> Result<Vec<SocketAddr>, HttpError> {
+    async fn vetted_addresses(
+        &self,
+        host: &str,
+        port: u16,
+        what: &str,
+    ) -> Result<Vec<SocketAddr>, HttpError> {
         let resolved: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((host, port))).await {
+            Err(_) => match tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::net::lookup_host((host, port)),
+            )
+            .await
+            {
                 Ok(Ok(addrs)) => addrs.collect(),
                 Ok(Err(_)) => {
                     return Err(HttpError::DnsError {
@@ -396,7 +455,11 @@ impl EgressPolicy {
         Ok(allowed)
     }
 
-    fn credential(&self, auth: &AuthInjection, what: &str) -> Result<(HeaderName, HeaderValue), HttpError> {
+    fn credential(
+        &self,
+        auth: &AuthInjection,
+        what: &str,
+    ) -> Result<(HeaderName, HeaderValue), HttpError> {
         let secret = |name: &str| -> Result<SecretValue, HttpError> {
             self.secrets.get(&self.plugin_id, name).ok_or_else(|| {
                 tracing::error!(plugin = %self.plugin_id, request = %what, secret = name, "Secret is not configured; request not sent.");
@@ -422,7 +485,10 @@ impl EgressPolicy {
                 );
                 (
                     AUTHORIZATION,
-                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)),
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(raw)
+                    ),
                 )
             }
             AuthInjection::TokenExchange { .. } | AuthInjection::HmacSignature { .. } => {
@@ -433,15 +499,18 @@ impl EgressPolicy {
                 secret: s,
                 template,
             } => (
-                HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::HttpRequestHeaderSize {
-                    field_name: Some(name.clone()),
-                    field_size: None,
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    HttpError::HttpRequestHeaderSize {
+                        field_name: Some(name.clone()),
+                        field_size: None,
+                    }
                 })?,
                 template.replace("{secret}", secret(s)?.expose()),
             ),
         };
-        let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| HttpError::InternalError(Some("secret is not a valid header value".into())))?;
+        let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            HttpError::InternalError(Some("secret is not a valid header value".into()))
+        })?;
         value.set_sensitive(true);
         Ok((name, value))
     }
@@ -596,7 +665,9 @@ where
                     if len > self.remaining {
                         let limit = self.limit;
                         self.remaining = 0;
-                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(limit)))));
+                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
+                            limit,
+                        )))));
                     }
                     self.remaining -= len;
                 }

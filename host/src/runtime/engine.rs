@@ -143,10 +143,16 @@ impl Runtime {
                 Ok(engine) => (engine, true),
                 Err(error) => {
                     tracing::warn!(error = %error, "Pooling allocator unavailable; using on-demand allocation.");
-                    (Engine::new(&engine_config(false)).map_err(|e| anyhow::anyhow!("{e}"))?, false)
+                    (
+                        Engine::new(&engine_config(false)).map_err(|e| anyhow::anyhow!("{e}"))?,
+                        false,
+                    )
                 }
             },
-            false => (Engine::new(&engine_config(false)).map_err(|e| anyhow::anyhow!("{e}"))?, false),
+            false => (
+                Engine::new(&engine_config(false)).map_err(|e| anyhow::anyhow!("{e}"))?,
+                false,
+            ),
         };
 
         let mut linker = Linker::<HostState>::new(&engine);
@@ -154,9 +160,12 @@ impl Runtime {
         // and socket imports before a component gets this far, and the WASI
         // context has no preopens and denies sockets in any case.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
-        log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("{e}"))?;
-        kv::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("{e}"))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        kv::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let cache = match &options.cache_dir {
             Some(dir) => Some(CompileCache::open(dir)?),
@@ -230,10 +239,11 @@ impl Runtime {
             path: path.clone(),
             source,
         })?;
-        let (world, version) = contract::check_version(&facts).map_err(|source| LoadError::Contract {
-            path: path.clone(),
-            source,
-        })?;
+        let (world, version) =
+            contract::check_version(&facts).map_err(|source| LoadError::Contract {
+                path: path.clone(),
+                source,
+            })?;
         let expected_world = match manifest.plugin.kind {
             PluginKind::Source => World::DmsSource,
             PluginKind::Platform => World::ListingPlatform,
@@ -257,10 +267,11 @@ impl Runtime {
             });
         }
 
-        let verdicts = review::review(&facts.imports, &manifest).map_err(|refusals| LoadError::Refused {
-            path: path.clone(),
-            refusals,
-        })?;
+        let verdicts =
+            review::review(&facts.imports, &manifest).map_err(|refusals| LoadError::Refused {
+                path: path.clone(),
+                refusals,
+            })?;
 
         let compile_err = |e: wasmtime::Error| LoadError::Compile {
             path: path.clone(),
@@ -268,18 +279,28 @@ impl Runtime {
         };
         let (component, cache) = match &self.cache {
             Some(cache) => {
-                let (c, outcome) = cache.load_or_compile(&self.engine, &actual, &wasm).map_err(compile_err)?;
+                let (c, outcome) = cache
+                    .load_or_compile(&self.engine, &actual, &wasm)
+                    .map_err(compile_err)?;
                 (c, Some(outcome))
             }
-            None => (Component::new(&self.engine, &wasm).map_err(compile_err)?, None),
+            None => (
+                Component::new(&self.engine, &wasm).map_err(compile_err)?,
+                None,
+            ),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(compile_err)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(compile_err)?;
         let pre = match world {
             World::ListingPlatform => PluginBindingsPre::Platform(
-                crate::runtime::bindings::platform::ListingPlatformPre::new(instance_pre).map_err(compile_err)?,
+                crate::runtime::bindings::platform::ListingPlatformPre::new(instance_pre)
+                    .map_err(compile_err)?,
             ),
             World::DmsSource => PluginBindingsPre::Source(
-                crate::runtime::bindings::source::DmsSourcePre::new(instance_pre).map_err(compile_err)?,
+                crate::runtime::bindings::source::DmsSourcePre::new(instance_pre)
+                    .map_err(compile_err)?,
             ),
         };
 

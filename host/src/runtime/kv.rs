@@ -32,11 +32,15 @@ pub struct MemoryKv {
 
 impl KvBackend for MemoryKv {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.lock().get(&(plugin.to_string(), key.to_string())).cloned())
+        Ok(self
+            .lock()
+            .get(&(plugin.to_string(), key.to_string()))
+            .cloned())
     }
 
     fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        self.lock().insert((plugin.to_string(), key.to_string()), value.to_vec());
+        self.lock()
+            .insert((plugin.to_string(), key.to_string()), value.to_vec());
         Ok(())
     }
 

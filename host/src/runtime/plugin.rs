@@ -27,6 +27,12 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// Warm instances kept per plugin.
 const MAX_IDLE_INSTANCES: usize = 4;
+/// An instance is retired after this many calls, so a guest that leaks
+/// (memory, resource handles) is reset before it hits a limit.
+const MAX_CALLS_PER_INSTANCE: u32 = 200;
+/// An idle instance holding more linear memory than this is not kept: one
+/// big export file must not pin hundreds of MiB until the next call.
+const MAX_IDLE_MEMORY: usize = 32 * 1024 * 1024;
 /// Extra time the async timeout allows beyond the epoch deadline, so a
 /// spinning guest is reported as interrupted by the epoch rather than cut off.
 const ASYNC_GRACE: Duration = Duration::from_millis(250);
@@ -47,6 +53,7 @@ enum Bindings {
 struct Instance {
     store: Store<HostState>,
     bindings: Bindings,
+    calls: u32,
 }
 
 /// Why a call to a plugin failed. The plugin's own errors (a `plugin-error`
@@ -253,7 +260,12 @@ impl Plugin {
     async fn instantiate(&self) -> Result<Instance, CallError> {
         let parts = &self.inner.parts;
         let memory = parts.manifest.limits.memory_mib as usize * 1024 * 1024;
-        let state = HostState::new(self.inner.id.clone(), parts.egress.clone(), parts.kv.clone(), memory);
+        let state = HostState::new(
+            self.inner.id.clone(),
+            parts.egress.clone(),
+            parts.kv.clone(),
+            memory,
+        );
         let mut store = Store::new(&parts.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_callback(|ctx| {
@@ -273,11 +285,22 @@ impl Plugin {
             message: format!("{e:#}"),
         };
         let bindings = match &parts.pre {
-            PluginBindingsPre::Platform(pre) => Bindings::Platform(pre.instantiate_async(&mut store).await.map_err(host_err)?),
-            PluginBindingsPre::Source(pre) => Bindings::Source(pre.instantiate_async(&mut store).await.map_err(host_err)?),
+            PluginBindingsPre::Platform(pre) => {
+                Bindings::Platform(pre.instantiate_async(&mut store).await.map_err(host_err)?)
+            }
+            PluginBindingsPre::Source(pre) => {
+                Bindings::Source(pre.instantiate_async(&mut store).await.map_err(host_err)?)
+            }
         };
-        self.inner.stats.instantiations.fetch_add(1, Ordering::Relaxed);
-        Ok(Instance { store, bindings })
+        self.inner
+            .stats
+            .instantiations
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Instance {
+            store,
+            bindings,
+            calls: 0,
+        })
     }
 
     /// Create one instance and drop it (for benchmarks of instantiation).
@@ -316,7 +339,9 @@ impl Plugin {
                 trap: match trap {
                     // Rust and C keep part of their stack in linear memory;
                     // running off its end looks like this.
-                    Trap::MemoryOutOfBounds => format!("{trap}; often the guest's own stack overflowing (unbounded recursion)"),
+                    Trap::MemoryOutOfBounds => format!(
+                        "{trap}; often the guest's own stack overflowing (unbounded recursion)"
+                    ),
                     _ => trap.to_string(),
                 },
                 message: state.panic_message(),
@@ -333,9 +358,18 @@ impl Plugin {
     async fn call<'c, R>(
         &self,
         op: &'static str,
-        f: impl for<'a> FnOnce(&'a Bindings, &'a mut Store<HostState>, Borrows<'a, 'c>) -> Option<CallFuture<'a, R>>,
+        f: impl for<'a> FnOnce(
+            &'a Bindings,
+            &'a mut Store<HostState>,
+            Borrows<'a, 'c>,
+        ) -> Option<CallFuture<'a, R>>,
     ) -> Result<R, CallError> {
-        let idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
         let mut instance = match idle {
             Some(i) => i,
             None => self.instantiate().await?,
@@ -346,7 +380,10 @@ impl Plugin {
         instance.store.set_epoch_deadline(1);
         self.inner.stats.calls.fetch_add(1, Ordering::Relaxed);
 
-        let Instance { store, bindings } = &mut instance;
+        instance.calls += 1;
+        let Instance {
+            store, bindings, ..
+        } = &mut instance;
         let Some(future) = f(bindings, store, std::marker::PhantomData) else {
             self.put_back(instance);
             return Err(CallError::WrongWorld {
@@ -385,6 +422,11 @@ impl Plugin {
     }
 
     fn put_back(&self, instance: Instance) {
+        if instance.calls >= MAX_CALLS_PER_INSTANCE
+            || instance.store.data().limiter.used() > MAX_IDLE_MEMORY
+        {
+            return;
+        }
         let mut idle = self.inner.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE_INSTANCES {
             idle.push(instance);
@@ -408,7 +450,9 @@ impl Plugin {
     /// `describe` of a listing platform.
     pub async fn platform_info(&self) -> Result<p::PlatformInfo, CallError> {
         self.call("describe", |b, store, _| match b {
-            Bindings::Platform(b) => Some(Box::pin(b.forecourt_plugin_platform().call_describe(store))),
+            Bindings::Platform(b) => {
+                Some(Box::pin(b.forecourt_plugin_platform().call_describe(store)))
+            }
             _ => None,
         })
         .await
@@ -422,9 +466,10 @@ impl Plugin {
     ) -> Result<Result<p::Transformed, Vec<types::ValidationIssue>>, CallError> {
         let out = self
             .call("transform", |b, store, _| match b {
-                Bindings::Platform(b) => {
-                    Some(Box::pin(b.forecourt_plugin_platform().call_transform(store, config, vehicle)))
-                }
+                Bindings::Platform(b) => Some(Box::pin(
+                    b.forecourt_plugin_platform()
+                        .call_transform(store, config, vehicle),
+                )),
                 _ => None,
             })
             .await?;
@@ -460,15 +505,19 @@ impl Plugin {
     ) -> Result<Result<Vec<p::OperationResult>, types::PluginError>, CallError> {
         let out = self
             .call("publish", |b, store, _| match b {
-                Bindings::Platform(b) => {
-                    Some(Box::pin(b.forecourt_plugin_platform().call_publish(store, config, operations)))
-                }
+                Bindings::Platform(b) => Some(Box::pin(
+                    b.forecourt_plugin_platform()
+                        .call_publish(store, config, operations),
+                )),
                 _ => None,
             })
             .await?;
         if let Ok(results) = &out {
             for r in results {
-                if !operations.iter().any(|o| o.idempotency_key == r.idempotency_key) {
+                if !operations
+                    .iter()
+                    .any(|o| o.idempotency_key == r.idempotency_key)
+                {
                     return Err(self.invalid(
                         "publish",
                         format!("result for unknown idempotency key `{}`", r.idempotency_key),
@@ -486,9 +535,10 @@ impl Plugin {
         cursor: Option<&str>,
     ) -> Result<Result<p::PublishedPage, types::PluginError>, CallError> {
         self.call("list-published", |b, store, _| match b {
-            Bindings::Platform(b) => {
-                Some(Box::pin(b.forecourt_plugin_platform().call_list_published(store, config, cursor)))
-            }
+            Bindings::Platform(b) => Some(Box::pin(
+                b.forecourt_plugin_platform()
+                    .call_list_published(store, config, cursor),
+            )),
             _ => None,
         })
         .await
@@ -502,17 +552,24 @@ impl Plugin {
     ) -> Result<Result<p::Feed, types::PluginError>, CallError> {
         let out = self
             .call("render-feed", |b, store, _| match b {
-                Bindings::Platform(b) => {
-                    Some(Box::pin(b.forecourt_plugin_platform().call_render_feed(store, config, listings)))
-                }
+                Bindings::Platform(b) => Some(Box::pin(
+                    b.forecourt_plugin_platform()
+                        .call_render_feed(store, config, listings),
+                )),
                 _ => None,
             })
             .await?;
         if let Ok(feed) = &out {
-            if feed.file_name.contains(['/', '\\']) || feed.file_name.starts_with('.') || feed.file_name.is_empty() {
+            if feed.file_name.contains(['/', '\\'])
+                || feed.file_name.starts_with('.')
+                || feed.file_name.is_empty()
+            {
                 return Err(self.invalid(
                     "render-feed",
-                    format!("feed file name `{}` must be a plain file name", feed.file_name),
+                    format!(
+                        "feed file name `{}` must be a plain file name",
+                        feed.file_name
+                    ),
                 ));
             }
         }
@@ -526,9 +583,10 @@ impl Plugin {
         cursor: Option<&str>,
     ) -> Result<Result<p::EnquiryPage, types::PluginError>, CallError> {
         self.call("fetch-enquiries", |b, store, _| match b {
-            Bindings::Platform(b) => {
-                Some(Box::pin(b.forecourt_plugin_platform().call_fetch_enquiries(store, config, cursor)))
-            }
+            Bindings::Platform(b) => Some(Box::pin(
+                b.forecourt_plugin_platform()
+                    .call_fetch_enquiries(store, config, cursor),
+            )),
             _ => None,
         })
         .await
@@ -546,9 +604,14 @@ impl Plugin {
     }
 
     /// One page of changes.
-    pub async fn pull(&self, request: &s::PullRequest) -> Result<Result<s::PullPage, types::PluginError>, CallError> {
+    pub async fn pull(
+        &self,
+        request: &s::PullRequest,
+    ) -> Result<Result<s::PullPage, types::PluginError>, CallError> {
         self.call("pull", |b, store, _| match b {
-            Bindings::Source(b) => Some(Box::pin(b.forecourt_plugin_source().call_pull(store, request))),
+            Bindings::Source(b) => Some(Box::pin(
+                b.forecourt_plugin_source().call_pull(store, request),
+            )),
             _ => None,
         })
         .await
@@ -562,9 +625,10 @@ impl Plugin {
         body: &[u8],
     ) -> Result<Result<s::PullPage, types::PluginError>, CallError> {
         self.call("parse-push", |b, store, _| match b {
-            Bindings::Source(b) => {
-                Some(Box::pin(b.forecourt_plugin_source().call_parse_push(store, config, headers, body)))
-            }
+            Bindings::Source(b) => Some(Box::pin(
+                b.forecourt_plugin_source()
+                    .call_parse_push(store, config, headers, body),
+            )),
             _ => None,
         })
         .await

@@ -85,7 +85,10 @@ pub fn judge(import: &str, manifest: &Manifest) -> Verdict {
 }
 
 /// Review every import; return all refusals at once so an author fixes them in one go.
-pub fn review(imports: &[String], manifest: &Manifest) -> Result<Vec<(String, Verdict)>, Vec<Refusal>> {
+pub fn review(
+    imports: &[String],
+    manifest: &Manifest,
+) -> Result<Vec<(String, Verdict)>, Vec<Refusal>> {
     let verdicts: Vec<(String, Verdict)> = imports
         .iter()
         .map(|i| (i.clone(), judge(i, manifest)))
@@ -139,8 +142,14 @@ mod tests {
 
     #[test]
     fn http_needs_a_grant() {
-        assert!(matches!(judge("wasi:http/outgoing-handler@0.2.12", &manifest(false)), Verdict::Refused(_)));
-        assert_eq!(judge("wasi:http/outgoing-handler@0.2.12", &manifest(true)), Verdict::Granted);
+        assert!(matches!(
+            judge("wasi:http/outgoing-handler@0.2.12", &manifest(false)),
+            Verdict::Refused(_)
+        ));
+        assert_eq!(
+            judge("wasi:http/outgoing-handler@0.2.12", &manifest(true)),
+            Verdict::Granted
+        );
     }
 
     #[test]
@@ -162,8 +171,17 @@ mod tests {
 
     #[test]
     fn unknown_imports_are_refused() {
-        assert!(matches!(judge("acme:evil/backdoor@1.0.0", &manifest(true)), Verdict::Refused(_)));
-        assert!(matches!(judge("wasi:cli/run@0.2.0", &manifest(true)), Verdict::Refused(_)));
-        assert!(matches!(judge("wasi:io/streams@0.3.0", &manifest(true)), Verdict::Refused(_)));
+        assert!(matches!(
+            judge("acme:evil/backdoor@1.0.0", &manifest(true)),
+            Verdict::Refused(_)
+        ));
+        assert!(matches!(
+            judge("wasi:cli/run@0.2.0", &manifest(true)),
+            Verdict::Refused(_)
+        ));
+        assert!(matches!(
+            judge("wasi:io/streams@0.3.0", &manifest(true)),
+            Verdict::Refused(_)
+        ));
     }
 }

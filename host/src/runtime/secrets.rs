@@ -51,7 +51,9 @@ impl EnvSecrets {
 
 impl SecretStore for EnvSecrets {
     fn get(&self, plugin: &str, name: &str) -> Option<SecretValue> {
-        std::env::var(Self::variable(plugin, name)).ok().map(SecretValue)
+        std::env::var(Self::variable(plugin, name))
+            .ok()
+            .map(SecretValue)
     }
 }
 
@@ -87,7 +89,9 @@ impl FileSecrets {
 
 impl SecretStore for FileSecrets {
     fn get(&self, plugin: &str, name: &str) -> Option<SecretValue> {
-        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok()?;
+        let modified = std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.as_ref().is_none_or(|(at, _)| *at != modified) {
             match Self::load(&self.path) {
@@ -114,7 +118,10 @@ impl MemorySecrets {
         self.values
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert((plugin.to_string(), name.to_string()), SecretValue::new(value));
+            .insert(
+                (plugin.to_string(), name.to_string()),
+                SecretValue::new(value),
+            );
     }
 }
 
@@ -166,7 +173,8 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, "[webhook]\nkey = \"two\"\n").unwrap();
         let f = std::fs::File::options().write(true).open(&path).unwrap();
-        f.set_modified(SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+        f.set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
         assert_eq!(s.get("webhook", "key").unwrap().expose(), "two");
         assert!(s.get("webhook", "missing").is_none());
     }

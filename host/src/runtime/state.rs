@@ -42,8 +42,20 @@ impl MemoryLimiter {
     }
 }
 
+impl MemoryLimiter {
+    /// Linear memory the instance holds now, in bytes.
+    pub fn used(&self) -> usize {
+        self.total
+    }
+}
+
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let next = self.total.saturating_sub(current).saturating_add(desired);
         if next > self.limit {
             self.exceeded = true;
@@ -53,7 +65,12 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -77,7 +94,12 @@ pub struct HostState {
 impl HostState {
     /// Fresh state: no files, no environment, no sockets, stdio discarded
     /// except a small stderr buffer kept for panic messages.
-    pub fn new(plugin_id: Arc<str>, egress: Arc<EgressPolicy>, kv: Arc<dyn KvBackend>, memory_bytes: usize) -> Self {
+    pub fn new(
+        plugin_id: Arc<str>,
+        egress: Arc<EgressPolicy>,
+        kv: Arc<dyn KvBackend>,
+        memory_bytes: usize,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtxBuilder::new()
             .stderr(stderr.clone())
@@ -115,9 +137,17 @@ impl HostState {
             Some(start) => {
                 let block = &text[start..];
                 let end = block.find("\nnote:").unwrap_or(block.len());
-                block[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+                block[..end]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
             }
-            None => text.lines().rev().find(|l| !l.trim().is_empty())?.trim().to_string(),
+            None => text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())?
+                .trim()
+                .to_string(),
         };
         Some(crate::pii::redact(&message).0)
     }
@@ -155,7 +185,10 @@ impl log::Host for HostState {
         }
         let mut message: String = message.chars().filter(|c| !c.is_control()).collect();
         if message.len() > MAX_LOG_LINE_BYTES {
-            let cut = (0..=MAX_LOG_LINE_BYTES).rev().find(|i| message.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=MAX_LOG_LINE_BYTES)
+                .rev()
+                .find(|i| message.is_char_boundary(*i))
+                .unwrap_or(0);
             message.truncate(cut);
             message.push('…');
         }
@@ -176,17 +209,30 @@ impl log::Host for HostState {
 impl kv::Host for HostState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::KvError>> {
         if key.len() > MAX_KEY_BYTES {
-            return Ok(Err(kv::KvError::QuotaExceeded(format!("keys are at most {MAX_KEY_BYTES} bytes"))));
+            return Ok(Err(kv::KvError::QuotaExceeded(format!(
+                "keys are at most {MAX_KEY_BYTES} bytes"
+            ))));
         }
-        Ok(self.kv.get(&self.plugin_id, &key).map_err(kv::KvError::Unavailable))
+        Ok(self
+            .kv
+            .get(&self.plugin_id, &key)
+            .map_err(kv::KvError::Unavailable))
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), kv::KvError>> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), kv::KvError>> {
         if key.len() > MAX_KEY_BYTES {
-            return Ok(Err(kv::KvError::QuotaExceeded(format!("keys are at most {MAX_KEY_BYTES} bytes"))));
+            return Ok(Err(kv::KvError::QuotaExceeded(format!(
+                "keys are at most {MAX_KEY_BYTES} bytes"
+            ))));
         }
         if value.len() > MAX_VALUE_BYTES {
-            return Ok(Err(kv::KvError::QuotaExceeded(format!("values are at most {MAX_VALUE_BYTES} bytes"))));
+            return Ok(Err(kv::KvError::QuotaExceeded(format!(
+                "values are at most {MAX_VALUE_BYTES} bytes"
+            ))));
         }
         let exists = match self.kv.get(&self.plugin_id, &key) {
             Ok(v) => v.is_some(),
@@ -195,16 +241,24 @@ impl kv::Host for HostState {
         if !exists {
             match self.kv.key_count(&self.plugin_id) {
                 Ok(n) if n >= MAX_KEYS => {
-                    return Ok(Err(kv::KvError::QuotaExceeded(format!("a plugin may keep at most {MAX_KEYS} keys"))))
+                    return Ok(Err(kv::KvError::QuotaExceeded(format!(
+                        "a plugin may keep at most {MAX_KEYS} keys"
+                    ))))
                 }
                 Ok(_) => {}
                 Err(e) => return Ok(Err(kv::KvError::Unavailable(e))),
             }
         }
-        Ok(self.kv.set(&self.plugin_id, &key, &value).map_err(kv::KvError::Unavailable))
+        Ok(self
+            .kv
+            .set(&self.plugin_id, &key, &value)
+            .map_err(kv::KvError::Unavailable))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), kv::KvError>> {
-        Ok(self.kv.delete(&self.plugin_id, &key).map_err(kv::KvError::Unavailable))
+        Ok(self
+            .kv
+            .delete(&self.plugin_id, &key)
+            .map_err(kv::KvError::Unavailable))
     }
 }

@@ -55,7 +55,10 @@ impl Advertiser {
     }
 
     fn index_reference(&mut self, reference: &str, position: usize) {
-        self.by_reference.entry(reference.to_owned()).or_default().push(position);
+        self.by_reference
+            .entry(reference.to_owned())
+            .or_default()
+            .push(position);
     }
 
     fn unindex_reference(&mut self, reference: &str, position: usize) {

@@ -35,7 +35,9 @@ fn status_name(status: &crate::runtime::types::StockStatus) -> &'static str {
 
 /// The content hash of a vehicle: sha256 of its canonical JSON.
 pub fn content_hash(vehicle: &Vehicle) -> String {
-    hex::encode(Sha256::digest(serde_json::to_vec(vehicle).expect("vehicles serialise")))
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(vehicle).expect("vehicles serialise"),
+    ))
 }
 
 impl SqliteStore {
@@ -50,7 +52,9 @@ impl SqliteStore {
         }
         let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         Self::prepare(&mut conn).map_err(open_err)?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     /// An in-memory store (tests).
@@ -60,18 +64,24 @@ impl SqliteStore {
             path: ":memory:".into(),
             message,
         })?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn prepare(conn: &mut Connection) -> Result<(), String> {
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| e.to_string())?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| e.to_string())?;
         // NORMAL in WAL mode: a commit survives a crash of this process (the
         // SIGKILL test); after a power loss the newest commits may roll back,
         // and since cursors move in the same transactions as the records and
         // every operation carries an idempotency key, replaying them is safe.
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| e.to_string())?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| e.to_string())?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| e.to_string())?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| e.to_string())?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| e.to_string())?;
         Migrations::new(vec![M::up(include_str!("schema.sql"))])
             .to_latest(conn)
             .map_err(|e| format!("migration failed: {e}"))
@@ -82,7 +92,11 @@ impl SqliteStore {
         f(&mut conn)
     }
 
-    fn write<T>(&self, op: &'static str, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
+    fn write<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         self.with(|conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -102,9 +116,11 @@ impl SqliteStore {
 
 fn append_audit(tx: &Transaction, entry: &AuditEntry, now: i64) -> StoreResult<()> {
     let (prev_seq, prev_hash): (i64, String) = tx
-        .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
         .map_err(db("audit"))?
         .unwrap_or((0, audit::GENESIS.to_string()));
@@ -132,10 +148,19 @@ fn append_audit(tx: &Transaction, entry: &AuditEntry, now: i64) -> StoreResult<(
 }
 
 fn read_vehicle(row: &rusqlite::Row) -> rusqlite::Result<(String, String, bool, i64, String)> {
-    Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? != 0, row.get(3)?, row.get(4)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get::<_, i64>(2)? != 0,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
-fn decode_vehicle(op: &'static str, raw: (String, String, bool, i64, String)) -> StoreResult<StoredVehicle> {
+fn decode_vehicle(
+    op: &'static str,
+    raw: (String, String, bool, i64, String),
+) -> StoreResult<StoredVehicle> {
     let (record, content_hash, present, seen_at, source) = raw;
     let record = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
         op,
@@ -212,22 +237,22 @@ fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> S
 
 fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> StoreResult<()> {
     for plan in &vehicle.listings {
-
-            let issues = (!plan.issues.is_empty()).then(|| serde_json::to_string(&plan.issues).expect("issues serialise"));
-            let lifecycle = if plan.blocked {
-                "blocked"
-            } else if plan.job.is_some() {
-                "pending"
-            } else {
-                "in-sync"
-            };
-            let (hash, body) = match &plan.desired {
-                Some((h, b)) => (Some(h.as_str()), Some(b.as_str())),
-                None => (None, None),
-            };
-            // A blocked listing keeps its previous desired content: what is
-            // published stays as it is until the data is fixed.
-            tx.execute(
+        let issues = (!plan.issues.is_empty())
+            .then(|| serde_json::to_string(&plan.issues).expect("issues serialise"));
+        let lifecycle = if plan.blocked {
+            "blocked"
+        } else if plan.job.is_some() {
+            "pending"
+        } else {
+            "in-sync"
+        };
+        let (hash, body) = match &plan.desired {
+            Some((h, b)) => (Some(h.as_str()), Some(b.as_str())),
+            None => (None, None),
+        };
+        // A blocked listing keeps its previous desired content: what is
+        // published stays as it is until the data is fixed.
+        tx.execute(
                 "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
                  ON CONFLICT(stock_id, platform) DO UPDATE SET
@@ -240,14 +265,14 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                 params![plan.stock_id, plan.platform, plan.desired_state, hash, body, lifecycle, issues, now, plan.blocked],
             )
             .map_err(db("apply plans"))?;
-            if let Some(job) = &plan.job {
-                // A newer plan supersedes operations not yet started.
-                tx.execute(
+        if let Some(job) = &plan.job {
+            // A newer plan supersedes operations not yet started.
+            tx.execute(
                     "UPDATE jobs SET state = 'superseded', finished_at = ?3 WHERE stock_id = ?1 AND platform = ?2 AND state = 'available'",
                     params![plan.stock_id, plan.platform, now],
                 )
                 .map_err(db("apply plans"))?;
-                let inserted = tx
+            let inserted = tx
                     .execute(
                         "INSERT INTO jobs (platform, stock_id, kind, idempotency_key, priority, state, attempts, run_at, listing_hash, seen_at, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7, ?8, ?9)
@@ -266,8 +291,8 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                         ],
                     )
                     .map_err(db("apply plans"))?;
-                if inserted > 0 {
-                    append_audit(
+            if inserted > 0 {
+                append_audit(
                         tx,
                         &AuditEntry::new("plan", "engine")
                             .stock(&plan.stock_id)
@@ -276,10 +301,10 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                             .detail(serde_json::json!({"idempotency_key": job.idempotency_key, "priority": job.priority})),
                         now,
                     )?;
-                }
             }
-            if plan.blocked {
-                append_audit(
+        }
+        if plan.blocked {
+            append_audit(
                     tx,
                     &AuditEntry::new("plan", "engine")
                         .stock(&plan.stock_id)
@@ -289,8 +314,8 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                         .detail(serde_json::json!({"fields": plan.issues.iter().map(|i| i.field.clone()).collect::<Vec<_>>()})),
                     now,
                 )?;
-            }
         }
+    }
     tx.execute(
         "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = 1",
         params![vehicle.stock_id, vehicle.content_hash],
@@ -389,7 +414,9 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                     .platform(&job.platform)
                     .step(&job.kind)
                     .error_class(class)
-                    .detail(serde_json::json!({"outcome": "dead-letter", "attempts": job.attempts})),
+                    .detail(
+                        serde_json::json!({"outcome": "dead-letter", "attempts": job.attempts}),
+                    ),
                 now,
             )?;
         }
@@ -398,7 +425,13 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
 }
 
 impl Store for SqliteStore {
-    fn record_observed(&self, stock_id: &str, platform: &str, observed: &Observed, now: i64) -> StoreResult<()> {
+    fn record_observed(
+        &self,
+        stock_id: &str,
+        platform: &str,
+        observed: &Observed,
+        now: i64,
+    ) -> StoreResult<()> {
         self.write("record observed", |tx| {
             let step = match observed {
                 Observed::Missing => {
@@ -529,7 +562,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn close_snapshot(&self, source: &str, grace_ms: i64, max_shrink: f64, now: i64) -> StoreResult<SnapshotOutcome> {
+    fn close_snapshot(
+        &self,
+        source: &str,
+        grace_ms: i64,
+        max_shrink: f64,
+        now: i64,
+    ) -> StoreResult<SnapshotOutcome> {
         self.write("close snapshot", |tx| {
             let seq: i64 = tx
                 .query_row("SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
@@ -592,18 +631,24 @@ impl Store for SqliteStore {
 
     fn cursor(&self, source: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row("SELECT cursor FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
-                .optional()
-                .map_err(db("cursor"))?
-                .flatten())
+            Ok(c.query_row(
+                "SELECT cursor FROM source_cursors WHERE source = ?1",
+                params![source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db("cursor"))?
+            .flatten())
         })
     }
 
     fn snapshot_open(&self, source: &str) -> StoreResult<bool> {
         self.with(|c| {
-            Ok(c.query_row("SELECT snapshot_open FROM source_cursors WHERE source = ?1", params![source], |r| {
-                r.get::<_, i64>(0)
-            })
+            Ok(c.query_row(
+                "SELECT snapshot_open FROM source_cursors WHERE source = ?1",
+                params![source],
+                |r| r.get::<_, i64>(0),
+            )
             .optional()
             .map_err(db("snapshot state"))?
             .unwrap_or(0)
@@ -613,10 +658,14 @@ impl Store for SqliteStore {
 
     fn last_success(&self, source: &str) -> StoreResult<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row("SELECT last_success_at FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
-                .optional()
-                .map_err(db("last success"))?
-                .flatten())
+            Ok(c.query_row(
+                "SELECT last_success_at FROM source_cursors WHERE source = ?1",
+                params![source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db("last success"))?
+            .flatten())
         })
     }
 
@@ -633,27 +682,38 @@ impl Store for SqliteStore {
     fn present_vehicles(&self) -> StoreResult<Vec<StoredVehicle>> {
         self.with(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE present = 1 ORDER BY stock_id"))
+                .prepare(&format!(
+                    "SELECT {VEHICLE_COLS} FROM vehicles WHERE present = 1 ORDER BY stock_id"
+                ))
                 .map_err(db("present vehicles"))?;
-            let rows = stmt.query_map([], read_vehicle).map_err(db("present vehicles"))?;
-            rows.map(|r| decode_vehicle("present vehicles", r.map_err(db("present vehicles"))?)).collect()
+            let rows = stmt
+                .query_map([], read_vehicle)
+                .map_err(db("present vehicles"))?;
+            rows.map(|r| decode_vehicle("present vehicles", r.map_err(db("present vehicles"))?))
+                .collect()
         })
     }
 
     fn vehicle(&self, stock_id: &str) -> StoreResult<Option<StoredVehicle>> {
         self.with(|c| {
-            c.query_row(&format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE stock_id = ?1"), params![stock_id], read_vehicle)
-                .optional()
-                .map_err(db("vehicle"))?
-                .map(|r| decode_vehicle("vehicle", r))
-                .transpose()
+            c.query_row(
+                &format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE stock_id = ?1"),
+                params![stock_id],
+                read_vehicle,
+            )
+            .optional()
+            .map_err(db("vehicle"))?
+            .map(|r| decode_vehicle("vehicle", r))
+            .transpose()
         })
     }
 
     fn listing(&self, stock_id: &str, platform: &str) -> StoreResult<Option<ListingRow>> {
         self.with(|c| {
             c.query_row(
-                &format!("SELECT {LISTING_COLS} FROM listings WHERE stock_id = ?1 AND platform = ?2"),
+                &format!(
+                    "SELECT {LISTING_COLS} FROM listings WHERE stock_id = ?1 AND platform = ?2"
+                ),
                 params![stock_id, platform],
                 read_listing,
             )
@@ -665,9 +725,13 @@ impl Store for SqliteStore {
     fn listings(&self, platform: &str) -> StoreResult<Vec<ListingRow>> {
         self.with(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {LISTING_COLS} FROM listings WHERE platform = ?1 ORDER BY stock_id"))
+                .prepare(&format!(
+                    "SELECT {LISTING_COLS} FROM listings WHERE platform = ?1 ORDER BY stock_id"
+                ))
                 .map_err(db("listings"))?;
-            let rows = stmt.query_map(params![platform], read_listing).map_err(db("listings"))?;
+            let rows = stmt
+                .query_map(params![platform], read_listing)
+                .map_err(db("listings"))?;
             rows.collect::<Result<_, _>>().map_err(db("listings"))
         })
     }
@@ -681,7 +745,14 @@ impl Store for SqliteStore {
         })
     }
 
-    fn claim_jobs(&self, platform: &str, worker: &str, limit: usize, lease_ms: i64, now: i64) -> StoreResult<Vec<Job>> {
+    fn claim_jobs(
+        &self,
+        platform: &str,
+        worker: &str,
+        limit: usize,
+        lease_ms: i64,
+        now: i64,
+    ) -> StoreResult<Vec<Job>> {
         self.write("claim jobs", |tx| {
             // Expired leases (a worker that died mid-call) become available
             // again; the idempotency key makes the retry safe.
@@ -783,12 +854,19 @@ impl Store for SqliteStore {
     fn discard_dead(&self, job_id: i64, actor: &str, now: i64) -> StoreResult<bool> {
         self.write("discard dead letter", |tx| {
             let job = tx
-                .query_row(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"), params![job_id], read_job)
+                .query_row(
+                    &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"),
+                    params![job_id],
+                    read_job,
+                )
                 .optional()
                 .map_err(db("discard dead letter"))?;
             let Some(job) = job else { return Ok(false) };
-            tx.execute("UPDATE jobs SET state = 'discarded', finished_at = ?2 WHERE id = ?1", params![job_id, now])
-                .map_err(db("discard dead letter"))?;
+            tx.execute(
+                "UPDATE jobs SET state = 'discarded', finished_at = ?2 WHERE id = ?1",
+                params![job_id, now],
+            )
+            .map_err(db("discard dead letter"))?;
             append_audit(
                 tx,
                 &AuditEntry::new("operator", actor)
@@ -872,7 +950,11 @@ impl Store for SqliteStore {
                 tx,
                 &AuditEntry::new("platform", "engine")
                     .platform(platform)
-                    .step(if reason.is_some() { "paused" } else { "resumed" })
+                    .step(if reason.is_some() {
+                        "paused"
+                    } else {
+                        "resumed"
+                    })
                     .error_class(if reason.is_some() { "auth" } else { "" }),
                 now,
             )
@@ -881,10 +963,14 @@ impl Store for SqliteStore {
 
     fn paused(&self, platform: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row("SELECT paused_reason FROM platform_state WHERE platform = ?1", params![platform], |r| r.get(0))
-                .optional()
-                .map_err(db("paused"))?
-                .flatten())
+            Ok(c.query_row(
+                "SELECT paused_reason FROM platform_state WHERE platform = ?1",
+                params![platform],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db("paused"))?
+            .flatten())
         })
     }
 
@@ -962,9 +1048,13 @@ fn read_audit(r: &rusqlite::Row) -> rusqlite::Result<StoredAudit> {
 impl KvBackend for SqliteStore {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
         self.with(|c| {
-            c.query_row("SELECT value FROM plugin_kv WHERE plugin = ?1 AND key = ?2", params![plugin, key], |r| r.get(0))
-                .optional()
-                .map_err(db("kv get"))
+            c.query_row(
+                "SELECT value FROM plugin_kv WHERE plugin = ?1 AND key = ?2",
+                params![plugin, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db("kv get"))
         })
         .map_err(|e| e.to_string())
     }
@@ -983,17 +1073,24 @@ impl KvBackend for SqliteStore {
 
     fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
         self.write("kv delete", |tx| {
-            tx.execute("DELETE FROM plugin_kv WHERE plugin = ?1 AND key = ?2", params![plugin, key])
-                .map_err(db("kv delete"))
-                .map(drop)
+            tx.execute(
+                "DELETE FROM plugin_kv WHERE plugin = ?1 AND key = ?2",
+                params![plugin, key],
+            )
+            .map_err(db("kv delete"))
+            .map(drop)
         })
         .map_err(|e| e.to_string())
     }
 
     fn key_count(&self, plugin: &str) -> Result<usize, String> {
         self.with(|c| {
-            c.query_row("SELECT COUNT(*) FROM plugin_kv WHERE plugin = ?1", params![plugin], |r| r.get::<_, i64>(0))
-                .map_err(db("kv count"))
+            c.query_row(
+                "SELECT COUNT(*) FROM plugin_kv WHERE plugin = ?1",
+                params![plugin],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db("kv count"))
         })
         .map(|n| n as usize)
         .map_err(|e| e.to_string())
@@ -1023,14 +1120,26 @@ mod tests {
     fn ingest_detects_unchanged_and_advances_cursor_atomically() {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock();
-        let first = s.ingest(&batch(v.iter().cloned().map(Change::Upsert).collect(), "c1", true), 1).unwrap();
+        let first = s
+            .ingest(
+                &batch(v.iter().cloned().map(Change::Upsert).collect(), "c1", true),
+                1,
+            )
+            .unwrap();
         assert_eq!(first.created, 10);
         assert_eq!(s.cursor("dms").unwrap().as_deref(), Some("c1"));
-        let again = s.ingest(&batch(v.iter().cloned().map(Change::Upsert).collect(), "c2", true), 2).unwrap();
+        let again = s
+            .ingest(
+                &batch(v.iter().cloned().map(Change::Upsert).collect(), "c2", true),
+                2,
+            )
+            .unwrap();
         assert_eq!(again.unchanged, 10);
         let mut changed = v[0].clone();
         changed.price.as_mut().unwrap().amount_minor -= 50_000;
-        let third = s.ingest(&batch(vec![Change::Upsert(changed)], "c3", false), 3).unwrap();
+        let third = s
+            .ingest(&batch(vec![Change::Upsert(changed)], "c3", false), 3)
+            .unwrap();
         assert_eq!(third.updated, 1);
         assert_eq!(s.cursor("dms").unwrap().as_deref(), Some("c3"));
     }
@@ -1039,25 +1148,62 @@ mod tests {
     fn snapshot_grace_period_and_shrink_guard() {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock();
-        s.ingest(&batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true), 1).unwrap();
+        s.ingest(
+            &batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true),
+            1,
+        )
+        .unwrap();
         s.close_snapshot("dms", 1000, 0.3, 1).unwrap();
         // Next snapshot lacks one vehicle: missing, not yet removed.
-        s.ingest(&batch(v[1..].iter().cloned().map(Change::Upsert).collect(), "b", true), 10).unwrap();
+        s.ingest(
+            &batch(
+                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                "b",
+                true,
+            ),
+            10,
+        )
+        .unwrap();
         assert_eq!(
             s.close_snapshot("dms", 1000, 0.3, 10).unwrap(),
-            SnapshotOutcome::Applied { newly_missing: 1, removed: 0 }
+            SnapshotOutcome::Applied {
+                newly_missing: 1,
+                removed: 0
+            }
         );
         assert!(s.vehicle(&v[0].stock_id).unwrap().unwrap().present);
         // Still missing after the grace period: removed.
-        s.ingest(&batch(v[1..].iter().cloned().map(Change::Upsert).collect(), "c", true), 2000).unwrap();
+        s.ingest(
+            &batch(
+                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                "c",
+                true,
+            ),
+            2000,
+        )
+        .unwrap();
         assert_eq!(
             s.close_snapshot("dms", 1000, 0.3, 2000).unwrap(),
-            SnapshotOutcome::Applied { newly_missing: 0, removed: 1 }
+            SnapshotOutcome::Applied {
+                newly_missing: 0,
+                removed: 1
+            }
         );
         assert!(!s.vehicle(&v[0].stock_id).unwrap().unwrap().present);
         // A snapshot with half the stock missing is held.
-        s.ingest(&batch(v[1..4].iter().cloned().map(Change::Upsert).collect(), "d", true), 3000).unwrap();
-        assert!(matches!(s.close_snapshot("dms", 0, 0.3, 3000).unwrap(), SnapshotOutcome::Held { .. }));
+        s.ingest(
+            &batch(
+                v[1..4].iter().cloned().map(Change::Upsert).collect(),
+                "d",
+                true,
+            ),
+            3000,
+        )
+        .unwrap();
+        assert!(matches!(
+            s.close_snapshot("dms", 0, 0.3, 3000).unwrap(),
+            SnapshotOutcome::Held { .. }
+        ));
         assert!(s.vehicle(&v[8].stock_id).unwrap().unwrap().present);
     }
 
@@ -1065,10 +1211,26 @@ mod tests {
     fn returning_vehicle_clears_missing_mark() {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock();
-        s.ingest(&batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true), 1).unwrap();
-        s.ingest(&batch(v[1..].iter().cloned().map(Change::Upsert).collect(), "b", true), 2).unwrap();
+        s.ingest(
+            &batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true),
+            1,
+        )
+        .unwrap();
+        s.ingest(
+            &batch(
+                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                "b",
+                true,
+            ),
+            2,
+        )
+        .unwrap();
         s.close_snapshot("dms", 1000, 0.5, 2).unwrap();
-        s.ingest(&batch(v.iter().cloned().map(Change::Upsert).collect(), "c", true), 3).unwrap();
+        s.ingest(
+            &batch(v.iter().cloned().map(Change::Upsert).collect(), "c", true),
+            3,
+        )
+        .unwrap();
         s.close_snapshot("dms", 1000, 0.5, 5000).unwrap();
         assert!(s.vehicle(&v[0].stock_id).unwrap().unwrap().present);
     }
@@ -1079,24 +1241,46 @@ mod tests {
         let mut v = stock();
         v[0].status = StockStatus::Sold;
         for i in 0..5 {
-            s.ingest(&batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false), i as i64).unwrap();
+            s.ingest(
+                &batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false),
+                i as i64,
+            )
+            .unwrap();
         }
-        assert_eq!(s.audit_verify().unwrap(), Verification::Intact { entries: 5 });
-        s.execute_raw("UPDATE audit SET actor = 'someone-else' WHERE seq = 3").unwrap();
-        assert!(matches!(s.audit_verify().unwrap(), Verification::Broken { seq: 3, .. }));
+        assert_eq!(
+            s.audit_verify().unwrap(),
+            Verification::Intact { entries: 5 }
+        );
+        s.execute_raw("UPDATE audit SET actor = 'someone-else' WHERE seq = 3")
+            .unwrap();
+        assert!(matches!(
+            s.audit_verify().unwrap(),
+            Verification::Broken { seq: 3, .. }
+        ));
         let s = SqliteStore::in_memory().unwrap();
         for i in 0..5 {
-            s.ingest(&batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false), i as i64).unwrap();
+            s.ingest(
+                &batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false),
+                i as i64,
+            )
+            .unwrap();
         }
         s.execute_raw("DELETE FROM audit WHERE seq = 2").unwrap();
-        assert!(matches!(s.audit_verify().unwrap(), Verification::Broken { seq: 2, .. }));
+        assert!(matches!(
+            s.audit_verify().unwrap(),
+            Verification::Broken { seq: 2, .. }
+        ));
         let s2 = SqliteStore::in_memory().unwrap();
-        s2.ingest(&batch(vec![Change::Upsert(v[0].clone())], "x", false), 1).unwrap();
+        s2.ingest(&batch(vec![Change::Upsert(v[0].clone())], "x", false), 1)
+            .unwrap();
         s2.execute_raw("DELETE FROM audit WHERE seq = 1").unwrap();
         // Deleting the newest entry leaves a shorter valid chain; deleting any
         // earlier one is detected. Truncation at the tail is caught by the
         // count reported and compared with metrics by operators.
-        assert_eq!(s2.audit_verify().unwrap(), Verification::Intact { entries: 0 });
+        assert_eq!(
+            s2.audit_verify().unwrap(),
+            Verification::Intact { entries: 0 }
+        );
     }
 
     #[test]

@@ -59,9 +59,23 @@ pub fn body_hash(body: &str) -> String {
 /// Stable for the same operation on the same content (a replay after a
 /// crash adds nothing); new when the content, the time it was seen, or the
 /// listing's reconciliation generation changes.
-fn idempotency_key(platform: &str, stock_id: &str, kind: &str, content: &str, seen_at: i64, generation: i64) -> String {
+fn idempotency_key(
+    platform: &str,
+    stock_id: &str,
+    kind: &str,
+    content: &str,
+    seen_at: i64,
+    generation: i64,
+) -> String {
     let mut h = Sha256::new();
-    for part in [platform, stock_id, kind, content, &seen_at.to_string(), &generation.to_string()] {
+    for part in [
+        platform,
+        stock_id,
+        kind,
+        content,
+        &seen_at.to_string(),
+        &generation.to_string(),
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -141,7 +155,11 @@ pub fn plan(
             planned.issues = issues;
             planned.blocked = true;
         }
-        Rendered::Listing { hash, body, warnings } => {
+        Rendered::Listing {
+            hash,
+            body,
+            warnings,
+        } => {
             let desired_state = if matches!(vehicle.record.status, StockStatus::Reserved) {
                 "reserved"
             } else {
@@ -149,7 +167,8 @@ pub fn plan(
             };
             planned.desired_state = desired_state.into();
             planned.issues = warnings;
-            let same_content = current.and_then(|l| l.published_hash.as_deref()) == Some(hash.as_str());
+            let same_content =
+                current.and_then(|l| l.published_hash.as_deref()) == Some(hash.as_str());
             planned.job = if !is_published {
                 Some(job("create", PRIORITY_NEW, now, Some(&hash)))
             } else if same_content && published == desired_state {
@@ -227,7 +246,11 @@ mod tests {
         assert_eq!(kind(&p), Some("create"));
         let l = listing("live", Some(&body_hash("a")));
         let p = plan(&v, "p", Some(&l), rendered("a"), Timing::default(), 1);
-        assert_eq!(kind(&p), None, "an unchanged vehicle causes no platform call");
+        assert_eq!(
+            kind(&p),
+            None,
+            "an unchanged vehicle causes no platform call"
+        );
         let p = plan(&v, "p", Some(&l), rendered("b"), Timing::default(), 1);
         assert_eq!(kind(&p), Some("update"));
     }
@@ -240,25 +263,64 @@ mod tests {
             deadvertise_delay_ms: 5_000,
             update_window_ms: 0,
         };
-        let p = plan(&v, "website", Some(&l), Rendered::NotAdvertisable, timing, 10);
+        let p = plan(
+            &v,
+            "website",
+            Some(&l),
+            Rendered::NotAdvertisable,
+            timing,
+            10,
+        );
         let job = p.job.unwrap();
-        assert_eq!((job.kind.as_str(), job.priority, job.run_at), ("remove", PRIORITY_REMOVE, 5_010));
+        assert_eq!(
+            (job.kind.as_str(), job.priority, job.run_at),
+            ("remove", PRIORITY_REMOVE, 5_010)
+        );
         // Removed from the DMS altogether: no delay.
         let gone = stored(StockStatus::InStock, false);
-        let p = plan(&gone, "website", Some(&l), Rendered::NotAdvertisable, timing, 10);
+        let p = plan(
+            &gone,
+            "website",
+            Some(&l),
+            Rendered::NotAdvertisable,
+            timing,
+            10,
+        );
         assert_eq!(p.job.unwrap().run_at, 10);
         // Never published: nothing to remove.
-        assert!(plan(&v, "p", None, Rendered::NotAdvertisable, timing, 10).job.is_none());
+        assert!(plan(&v, "p", None, Rendered::NotAdvertisable, timing, 10)
+            .job
+            .is_none());
     }
 
     #[test]
     fn reservation_changes() {
         let v = stored(StockStatus::Reserved, true);
         let l = listing("live", Some(&body_hash("a")));
-        assert_eq!(kind(&plan(&v, "p", Some(&l), rendered("a"), Timing::default(), 1)), Some("reserve"));
+        assert_eq!(
+            kind(&plan(
+                &v,
+                "p",
+                Some(&l),
+                rendered("a"),
+                Timing::default(),
+                1
+            )),
+            Some("reserve")
+        );
         let v = stored(StockStatus::InStock, true);
         let l = listing("reserved", Some(&body_hash("a")));
-        assert_eq!(kind(&plan(&v, "p", Some(&l), rendered("a"), Timing::default(), 1)), Some("unreserve"));
+        assert_eq!(
+            kind(&plan(
+                &v,
+                "p",
+                Some(&l),
+                rendered("a"),
+                Timing::default(),
+                1
+            )),
+            Some("unreserve")
+        );
     }
 
     #[test]
@@ -269,11 +331,20 @@ mod tests {
             deadvertise_delay_ms: 0,
             update_window_ms: 1_000,
         };
-        let a = plan(&v, "p", Some(&l), rendered("b"), timing, 1_500).job.unwrap();
+        let a = plan(&v, "p", Some(&l), rendered("b"), timing, 1_500)
+            .job
+            .unwrap();
         assert_eq!(a.run_at, 2_000);
-        let b = plan(&v, "p", Some(&l), rendered("b"), timing, 1_700).job.unwrap();
-        assert_eq!(a.idempotency_key, b.idempotency_key, "replanning the same content is idempotent");
-        let c = plan(&v, "other", Some(&l), rendered("b"), timing, 1_700).job.unwrap();
+        let b = plan(&v, "p", Some(&l), rendered("b"), timing, 1_700)
+            .job
+            .unwrap();
+        assert_eq!(
+            a.idempotency_key, b.idempotency_key,
+            "replanning the same content is idempotent"
+        );
+        let c = plan(&v, "other", Some(&l), rendered("b"), timing, 1_700)
+            .job
+            .unwrap();
         assert_ne!(a.idempotency_key, c.idempotency_key);
     }
 
@@ -286,7 +357,14 @@ mod tests {
             severity: crate::runtime::types::Severity::Error,
             message: "missing".into(),
         };
-        let p = plan(&v, "p", Some(&l), Rendered::Blocked(vec![issue]), Timing::default(), 1);
+        let p = plan(
+            &v,
+            "p",
+            Some(&l),
+            Rendered::Blocked(vec![issue]),
+            Timing::default(),
+            1,
+        );
         assert!(p.blocked && p.job.is_none());
         assert_eq!(p.desired_state, "live");
     }

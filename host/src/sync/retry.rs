@@ -74,7 +74,13 @@ impl RetryPolicy {
     }
 
     /// Decide what follows a failure of class `class` on attempt `attempt`.
-    pub fn decide(&self, class: &ErrorClass, retry_after: Option<Duration>, attempt: u32, rng: &mut impl Rng) -> Decision {
+    pub fn decide(
+        &self,
+        class: &ErrorClass,
+        retry_after: Option<Duration>,
+        attempt: u32,
+        rng: &mut impl Rng,
+    ) -> Decision {
         match class {
             ErrorClass::Transient if attempt >= self.max_attempts => Decision::Dead,
             ErrorClass::Transient => Decision::Retry {
@@ -140,7 +146,9 @@ impl TokenBucket {
             self.tokens -= n;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((n - self.tokens) / self.rate.max(1e-9)))
+            Err(Duration::from_secs_f64(
+                (n - self.tokens) / self.rate.max(1e-9),
+            ))
         }
     }
 
@@ -240,18 +248,38 @@ mod tests {
     fn classes_drive_decisions() {
         let p = RetryPolicy::default();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        assert!(matches!(p.decide(&ErrorClass::Transient, None, 1, &mut rng), Decision::Retry { counts: true, .. }));
-        assert_eq!(p.decide(&ErrorClass::Transient, None, 8, &mut rng), Decision::Dead);
+        assert!(matches!(
+            p.decide(&ErrorClass::Transient, None, 1, &mut rng),
+            Decision::Retry { counts: true, .. }
+        ));
         assert_eq!(
-            p.decide(&ErrorClass::RateLimited, Some(Duration::from_secs(7)), 3, &mut rng),
+            p.decide(&ErrorClass::Transient, None, 8, &mut rng),
+            Decision::Dead
+        );
+        assert_eq!(
+            p.decide(
+                &ErrorClass::RateLimited,
+                Some(Duration::from_secs(7)),
+                3,
+                &mut rng
+            ),
             Decision::Retry {
                 after: Duration::from_secs(7),
                 counts: false
             }
         );
-        assert_eq!(p.decide(&ErrorClass::Auth, None, 1, &mut rng), Decision::Pause);
-        assert_eq!(p.decide(&ErrorClass::Validation, None, 1, &mut rng), Decision::Dead);
-        assert_eq!(p.decide(&ErrorClass::Permanent, None, 1, &mut rng), Decision::Dead);
+        assert_eq!(
+            p.decide(&ErrorClass::Auth, None, 1, &mut rng),
+            Decision::Pause
+        );
+        assert_eq!(
+            p.decide(&ErrorClass::Validation, None, 1, &mut rng),
+            Decision::Dead
+        );
+        assert_eq!(
+            p.decide(&ErrorClass::Permanent, None, 1, &mut rng),
+            Decision::Dead
+        );
     }
 
     #[test]
