@@ -77,6 +77,7 @@ pub struct EgressPolicy {
     max_wait: Duration,
     injected_headers: Vec<HeaderName>,
     tokens: Mutex<HashMap<String, (HeaderValue, Instant)>>,
+    pool: Arc<ConnectionPool>,
     /// Counters, shared with the plugin handle.
     pub stats: Arc<EgressStats>,
 }
@@ -108,6 +109,7 @@ impl EgressPolicy {
             max_wait,
             injected_headers,
             tokens: Mutex::new(HashMap::new()),
+            pool: Arc::default(),
             stats: Arc::default(),
         }
     }
@@ -210,7 +212,7 @@ impl EgressPolicy {
                     }
                     // The platform refused our key and secret: hand its answer
                     // to the plugin so it reports an auth error.
-                    Token::Refused(response) => return Ok(self.limit(response, &what)?),
+                    Token::Refused(response) => return self.limit(response, None, &what),
                 },
                 Some(AuthInjection::HmacSignature { secret, header }) => {
                     let (name, value) = self.signature(secret, header, &body, &what)?;
@@ -223,7 +225,7 @@ impl EgressPolicy {
                 None => {}
             }
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
-            let response = send_once(&target, request, timeouts).await?;
+            let (response, checkin) = send_once(&target, request, timeouts, &self.pool).await?;
             if response.status() == http::StatusCode::UNAUTHORIZED && cached_token && attempt == 0 {
                 tracing::info!(plugin = %self.plugin_id, request = %what, "Platform refused a cached token; renewing it once.");
                 self.tokens
@@ -232,7 +234,7 @@ impl EgressPolicy {
                     .remove(&target.origin);
                 continue;
             }
-            return self.limit(response, &what);
+            return self.limit(response, Some(checkin), &what);
         }
         unreachable!("the loop returns on its second attempt")
     }
@@ -278,6 +280,7 @@ impl EgressPolicy {
     fn limit(
         &self,
         response: http::Response<hyper::body::Incoming>,
+        checkin: Option<Checkin>,
         what: &str,
     ) -> Result<http::Response<WasiBody>, HttpError> {
         let limit = self.max_response_bytes;
@@ -300,6 +303,7 @@ impl EgressPolicy {
                 inner: body,
                 remaining: limit,
                 limit,
+                checkin,
             }
             .boxed_unsync()
         }))
@@ -364,7 +368,7 @@ impl EgressPolicy {
             .header(http::header::ACCEPT, "application/json")
             .body(http_body_util::Full::new(Bytes::from(body)))
             .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-        let response = send_once(target, request, timeouts).await?;
+        let (response, checkin) = send_once(target, request, timeouts, &self.pool).await?;
         if !response.status().is_success() {
             tracing::error!(plugin = %self.plugin_id, request = %what, status = response.status().as_u16(), "Platform refused the configured credentials.");
             return Ok(Token::Refused(response));
@@ -374,6 +378,7 @@ impl EgressPolicy {
             .await
             .map_err(|_| HttpError::HttpResponseBodySize(Some(64 * 1024)))?
             .to_bytes();
+        checkin.release();
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             access_token: String,
@@ -537,37 +542,110 @@ enum Token {
     Refused(http::Response<hyper::body::Incoming>),
 }
 
-/// Connect to a vetted address, speak TLS if needed, send one request.
+type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<Bytes>>;
+
+/// Idle keep-alive connections most kept per origin.
+const MAX_IDLE_PER_ORIGIN: usize = 8;
+/// An idle connection older than this is closed rather than reused (servers
+/// close idle connections on their own schedule).
+const MAX_IDLE_AGE: Duration = Duration::from_secs(20);
+
+/// Keep-alive connections of one plugin, by vetted origin. Private to the
+/// plugin (never shared with another plugin), and only ever to an address
+/// that passed the checks when the connection was opened.
+#[derive(Default)]
+struct ConnectionPool {
+    idle: Mutex<HashMap<String, Vec<(Sender, Instant)>>>,
+}
+
+impl ConnectionPool {
+    fn take(&self, origin: &str) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.get_mut(origin)?;
+        while let Some((sender, since)) = senders.pop() {
+            if !sender.is_closed() && sender.is_ready() && since.elapsed() < MAX_IDLE_AGE {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn put(&self, origin: String, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let senders = idle.entry(origin).or_default();
+        if senders.len() < MAX_IDLE_PER_ORIGIN {
+            senders.push((sender, Instant::now()));
+        }
+    }
+}
+
+/// Gives a connection back to its pool once its response has been read to the end.
+struct Checkin {
+    pool: Arc<ConnectionPool>,
+    origin: String,
+    sender: Sender,
+}
+
+impl Checkin {
+    fn release(self) {
+        self.pool.put(self.origin, self.sender);
+    }
+}
+
+/// Send one request to a vetted target over a kept-alive connection, or a
+/// new one (TLS if needed). The connection is reusable once the response
+/// body has been read (see [`Checkin`]).
 async fn send_once(
     target: &Target,
     request: http::Request<http_body_util::Full<Bytes>>,
     (connect_timeout, first_byte_timeout): (Duration, Duration),
-) -> Result<http::Response<hyper::body::Incoming>, HttpError> {
-    let stream = connect(&target.addrs, connect_timeout).await?;
-    let io: Box<dyn Stream> = if target.tls {
-        let server_name = rustls::pki_types::ServerName::try_from(target.host.clone())
-            .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-        let tls = tokio::time::timeout(
-            connect_timeout,
-            tokio_rustls::TlsConnector::from(tls_config()).connect(server_name, stream),
-        )
-        .await
-        .map_err(|_| HttpError::ConnectionTimeout)?
-        .map_err(HttpError::Tls)?;
-        Box::new(tls)
-    } else {
-        Box::new(stream)
+    pool: &Arc<ConnectionPool>,
+) -> Result<(http::Response<hyper::body::Incoming>, Checkin), HttpError> {
+    let mut sender = match pool.take(&target.origin) {
+        Some(sender) => sender,
+        None => {
+            let stream = connect(&target.addrs, connect_timeout).await?;
+            let io: Box<dyn Stream> = if target.tls {
+                let server_name = rustls::pki_types::ServerName::try_from(target.host.clone())
+                    .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+                let tls = tokio::time::timeout(
+                    connect_timeout,
+                    tokio_rustls::TlsConnector::from(tls_config()).connect(server_name, stream),
+                )
+                .await
+                .map_err(|_| HttpError::ConnectionTimeout)?
+                .map_err(HttpError::Tls)?;
+                Box::new(tls)
+            } else {
+                Box::new(stream)
+            };
+            let (sender, conn) = hyper::client::conn::http1::Builder::new()
+                .handshake(TokioIo::new(io))
+                .await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+        }
     };
-    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-        .handshake(TokioIo::new(io))
-        .await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+    tokio::time::timeout(connect_timeout, sender.ready())
+        .await
+        .map_err(|_| HttpError::ConnectionTimeout)??;
+    let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
         .await
         .map_err(|_| HttpError::ConnectionReadTimeout)?
-        .map_err(HttpError::from)
+        .map_err(HttpError::from)?;
+    Ok((
+        response,
+        Checkin {
+            pool: pool.clone(),
+            origin: target.origin.clone(),
+            sender,
+        },
+    ))
 }
 
 async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, HttpError> {
@@ -645,6 +723,7 @@ struct LimitedBody<B> {
     inner: B,
     remaining: u64,
     limit: u64,
+    checkin: Option<Checkin>,
 }
 
 impl<B> http_body::Body for LimitedBody<B>
@@ -674,7 +753,12 @@ where
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(HttpError::from(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                if let Some(checkin) = self.checkin.take() {
+                    checkin.release();
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }
