@@ -483,7 +483,7 @@ fn vehicle(rng: &mut StdRng, models: &[Model], index: usize) -> Vehicle {
     });
     Vehicle {
         dealer_id: "dealer-001".into(),
-        location_id: if index % 3 == 0 {
+        location_id: if index.is_multiple_of(3) {
             "manchester".into()
         } else {
             "stockport".into()
@@ -574,44 +574,12 @@ fn group_thousands(n: u32) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deterministic_and_plausible() {
-        let a = sample_stock(200, 7);
-        let b = sample_stock(200, 7);
-        assert_eq!(a.len(), 200);
-        assert_eq!(format!("{:?}", a[17]), format!("{:?}", b[17]));
-        let ids: std::collections::BTreeSet<_> = a.iter().map(|v| v.stock_id.clone()).collect();
-        assert_eq!(ids.len(), 200, "stock ids are unique");
-        for v in &a {
-            let price = v.price.as_ref().unwrap().amount_minor;
-            assert!(price > 100_000, "{} priced {price}", v.stock_id);
-            assert!(v.images.len() >= 8);
-            if let Some(reg) = &v.registration {
-                assert_eq!(reg.len(), 7, "{reg}");
-            }
-        }
-    }
-
-    #[test]
-    fn plates_follow_the_age_identifier() {
-        let mut rng = StdRng::seed_from_u64(1);
-        assert_eq!(&plate(&mut rng, 2021, 3)[2..4], "21");
-        assert_eq!(&plate(&mut rng, 2021, 10)[2..4], "71");
-        assert_eq!(&plate(&mut rng, 2022, 2)[2..4], "71");
-        assert_eq!(group_thousands(45000), "45,000");
-    }
 }
 
 /// The canonical export header set (what the `csv-export` plugin recognises
@@ -783,4 +751,36 @@ pub fn to_export_csv(stock: &[Vehicle]) -> Vec<u8> {
         w.write_record(&record).expect("in-memory writes succeed");
     }
     w.into_inner().expect("in-memory writer flushes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_plausible() {
+        let a = sample_stock(200, 7);
+        let b = sample_stock(200, 7);
+        assert_eq!(a.len(), 200);
+        assert_eq!(format!("{:?}", a[17]), format!("{:?}", b[17]));
+        let ids: std::collections::BTreeSet<_> = a.iter().map(|v| v.stock_id.clone()).collect();
+        assert_eq!(ids.len(), 200, "stock ids are unique");
+        for v in &a {
+            let price = v.price.as_ref().unwrap().amount_minor;
+            assert!(price > 100_000, "{} priced {price}", v.stock_id);
+            assert!(v.images.len() >= 8);
+            if let Some(reg) = &v.registration {
+                assert_eq!(reg.len(), 7, "{reg}");
+            }
+        }
+    }
+
+    #[test]
+    fn plates_follow_the_age_identifier() {
+        let mut rng = StdRng::seed_from_u64(1);
+        assert_eq!(&plate(&mut rng, 2021, 3)[2..4], "21");
+        assert_eq!(&plate(&mut rng, 2021, 10)[2..4], "71");
+        assert_eq!(&plate(&mut rng, 2022, 2)[2..4], "71");
+        assert_eq!(group_thousands(45000), "45,000");
+    }
 }

@@ -58,7 +58,7 @@ pub fn now_ms() -> i64 {
 #[derive(Debug, Clone)]
 pub enum Change {
     /// Insert or replace.
-    Upsert(Vehicle),
+    Upsert(Box<Vehicle>),
     /// The DMS no longer has it.
     Remove(String),
 }

@@ -245,7 +245,7 @@ impl Engine {
             .changes
             .into_iter()
             .map(|c| match c {
-                s::Change::Upsert(v) => Change::Upsert(v),
+                s::Change::Upsert(v) => Change::Upsert(Box::new(v)),
                 s::Change::Remove(id) => Change::Remove(id),
             })
             .collect();

@@ -61,8 +61,11 @@ impl SecretStore for EnvSecrets {
 /// its modification time changes.
 pub struct FileSecrets {
     path: PathBuf,
-    cache: Mutex<Option<(SystemTime, BTreeMap<String, BTreeMap<String, String>>)>>,
+    cache: Mutex<Option<(SystemTime, SecretsByPlugin)>>,
 }
+
+/// `plugin id → secret name → value`.
+type SecretsByPlugin = BTreeMap<String, BTreeMap<String, String>>;
 
 impl FileSecrets {
     /// Secrets from `path`; the file is read on first use.
@@ -74,7 +77,7 @@ impl FileSecrets {
     }
 
     /// Read and parse the file, naming the file in any error.
-    pub fn load(path: &Path) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    pub fn load(path: &Path) -> anyhow::Result<SecretsByPlugin> {
         use anyhow::Context;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read secrets file {}", path.display()))?;

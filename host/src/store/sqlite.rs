@@ -995,9 +995,8 @@ impl Store for SqliteStore {
                 .map_err(db("audit verify"))?;
             let rows = stmt.query_map([], read_audit).map_err(db("audit verify"))?;
             let mut prev = audit::GENESIS.to_string();
-            let mut expected_seq = 1;
             let mut count = 0;
-            for row in rows {
+            for (expected_seq, row) in (1..).zip(rows) {
                 let a = row.map_err(db("audit verify"))?;
                 if a.seq != expected_seq {
                     return Ok(Verification::Broken {
@@ -1018,7 +1017,6 @@ impl Store for SqliteStore {
                     });
                 }
                 prev = a.hash;
-                expected_seq += 1;
                 count += 1;
             }
             Ok(Verification::Intact { entries: count })
@@ -1122,7 +1120,14 @@ mod tests {
         let v = stock();
         let first = s
             .ingest(
-                &batch(v.iter().cloned().map(Change::Upsert).collect(), "c1", true),
+                &batch(
+                    v.iter()
+                        .cloned()
+                        .map(|v| Change::Upsert(Box::new(v)))
+                        .collect(),
+                    "c1",
+                    true,
+                ),
                 1,
             )
             .unwrap();
@@ -1130,7 +1135,14 @@ mod tests {
         assert_eq!(s.cursor("dms").unwrap().as_deref(), Some("c1"));
         let again = s
             .ingest(
-                &batch(v.iter().cloned().map(Change::Upsert).collect(), "c2", true),
+                &batch(
+                    v.iter()
+                        .cloned()
+                        .map(|v| Change::Upsert(Box::new(v)))
+                        .collect(),
+                    "c2",
+                    true,
+                ),
                 2,
             )
             .unwrap();
@@ -1138,7 +1150,10 @@ mod tests {
         let mut changed = v[0].clone();
         changed.price.as_mut().unwrap().amount_minor -= 50_000;
         let third = s
-            .ingest(&batch(vec![Change::Upsert(changed)], "c3", false), 3)
+            .ingest(
+                &batch(vec![Change::Upsert(Box::new(changed))], "c3", false),
+                3,
+            )
             .unwrap();
         assert_eq!(third.updated, 1);
         assert_eq!(s.cursor("dms").unwrap().as_deref(), Some("c3"));
@@ -1149,7 +1164,14 @@ mod tests {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock();
         s.ingest(
-            &batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true),
+            &batch(
+                v.iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
+                "a",
+                true,
+            ),
             1,
         )
         .unwrap();
@@ -1157,7 +1179,11 @@ mod tests {
         // Next snapshot lacks one vehicle: missing, not yet removed.
         s.ingest(
             &batch(
-                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                v[1..]
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 "b",
                 true,
             ),
@@ -1175,7 +1201,11 @@ mod tests {
         // Still missing after the grace period: removed.
         s.ingest(
             &batch(
-                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                v[1..]
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 "c",
                 true,
             ),
@@ -1193,7 +1223,11 @@ mod tests {
         // A snapshot with half the stock missing is held.
         s.ingest(
             &batch(
-                v[1..4].iter().cloned().map(Change::Upsert).collect(),
+                v[1..4]
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 "d",
                 true,
             ),
@@ -1212,13 +1246,24 @@ mod tests {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock();
         s.ingest(
-            &batch(v.iter().cloned().map(Change::Upsert).collect(), "a", true),
+            &batch(
+                v.iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
+                "a",
+                true,
+            ),
             1,
         )
         .unwrap();
         s.ingest(
             &batch(
-                v[1..].iter().cloned().map(Change::Upsert).collect(),
+                v[1..]
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 "b",
                 true,
             ),
@@ -1227,7 +1272,14 @@ mod tests {
         .unwrap();
         s.close_snapshot("dms", 1000, 0.5, 2).unwrap();
         s.ingest(
-            &batch(v.iter().cloned().map(Change::Upsert).collect(), "c", true),
+            &batch(
+                v.iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
+                "c",
+                true,
+            ),
             3,
         )
         .unwrap();
@@ -1240,9 +1292,13 @@ mod tests {
         let s = SqliteStore::in_memory().unwrap();
         let mut v = stock();
         v[0].status = StockStatus::Sold;
-        for i in 0..5 {
+        for (i, vehicle) in v.iter().enumerate().take(5) {
             s.ingest(
-                &batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false),
+                &batch(
+                    vec![Change::Upsert(Box::new(vehicle.clone()))],
+                    &format!("c{i}"),
+                    false,
+                ),
                 i as i64,
             )
             .unwrap();
@@ -1258,9 +1314,13 @@ mod tests {
             Verification::Broken { seq: 3, .. }
         ));
         let s = SqliteStore::in_memory().unwrap();
-        for i in 0..5 {
+        for (i, vehicle) in v.iter().enumerate().take(5) {
             s.ingest(
-                &batch(vec![Change::Upsert(v[i].clone())], &format!("c{i}"), false),
+                &batch(
+                    vec![Change::Upsert(Box::new(vehicle.clone()))],
+                    &format!("c{i}"),
+                    false,
+                ),
                 i as i64,
             )
             .unwrap();
@@ -1271,8 +1331,11 @@ mod tests {
             Verification::Broken { seq: 2, .. }
         ));
         let s2 = SqliteStore::in_memory().unwrap();
-        s2.ingest(&batch(vec![Change::Upsert(v[0].clone())], "x", false), 1)
-            .unwrap();
+        s2.ingest(
+            &batch(vec![Change::Upsert(Box::new(v[0].clone()))], "x", false),
+            1,
+        )
+        .unwrap();
         s2.execute_raw("DELETE FROM audit WHERE seq = 1").unwrap();
         // Deleting the newest entry leaves a shorter valid chain; deleting any
         // earlier one is detected. Truncation at the tail is caught by the
