@@ -572,3 +572,31 @@ mod model {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_syncs_on_its_own_and_stops_taking_work_when_told() {
+    let stock = forecourt::sample::sample_stock(10, 81);
+    let p = pipeline(&stock, "").await;
+    let engine = &p.app.engine;
+    let watcher = async {
+        let started = Instant::now();
+        while listable(&stock)
+            .iter()
+            .any(|v| p.lifecycle(&v.stock_id).is_empty())
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the scheduler did not sync"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        engine.stop();
+        Instant::now()
+    };
+    let (_, stopped_at) = tokio::join!(engine.run(Duration::from_secs(3600)), watcher);
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(5),
+        "run returned promptly after stop"
+    );
+    assert_eq!(p.app.store.queue_depth(None).unwrap(), 0);
+}

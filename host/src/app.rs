@@ -93,6 +93,7 @@ pub async fn build_with_secrets(
                 .map(|d| DocumentSource::File(d.file.clone())),
             snapshot_grace: Duration::from_secs(raw.snapshot_grace_secs),
             max_snapshot_shrink: *raw.max_snapshot_shrink.get_ref(),
+            interval: Duration::from_secs(*raw.interval_secs.get_ref()),
         });
     }
 

@@ -55,6 +55,8 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Measure the plugin runtime and print the figures (reported, not asserted).
     Bench(crate::bench::BenchArgs),
+    /// Run the scheduler: pull sources on their intervals, deliver, reconcile (`--check` validates and exits).
+    Run(crate::commands::RunArgs),
     /// Pull every source, plan and deliver: one full cycle (`--once`).
     Sync(crate::commands::SyncArgs),
     /// Compare what each platform shows with the store and plan corrections.
@@ -156,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::Run(args) => crate::commands::run(args).await,
         Command::Sync(args) => crate::commands::sync(args).await,
         Command::Status(args) => crate::commands::status(args).await,
         Command::Reconcile(args) => crate::commands::reconcile(args).await,

@@ -41,6 +41,22 @@ pub struct SyncArgs {
     pub json: bool,
 }
 
+/// `forecourt run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Validate the configuration and every plugin, then exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Minutes between reconciliations of API platforms.
+    #[arg(long, default_value_t = 60)]
+    pub reconcile_minutes: u64,
+    /// Seconds in-flight work gets to finish after SIGTERM or SIGINT.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
 /// `forecourt reconcile`
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
@@ -173,6 +189,58 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
     }
     println!("cycle took {:.2} s", started.elapsed().as_secs_f64());
     Ok(EXIT_OK)
+}
+
+/// `forecourt run`: the scheduler until SIGTERM or SIGINT.
+pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let config = args.config.load()?;
+    let app = crate::app::build(&config).await?;
+    if args.check {
+        println!(
+            "{}: configuration valid; {} source(s) and {} platform(s) loaded and reviewed",
+            args.config.config.display(),
+            app.engine.sources().len(),
+            app.engine.platforms().len()
+        );
+        return Ok(EXIT_OK);
+    }
+    tracing::info!(
+        sources = app.engine.sources().len(),
+        platforms = app.engine.platforms().len(),
+        "forecourt running."
+    );
+    let engine = &app.engine;
+    let mut run = std::pin::pin!(engine.run(std::time::Duration::from_secs(
+        args.reconcile_minutes.max(1) * 60
+    )));
+    tokio::select! {
+        _ = &mut run => {}
+        _ = shutdown_signal() => {
+            tracing::info!("Shutting down: no new work is taken; in-flight calls may finish.");
+            engine.stop();
+            if tokio::time::timeout(std::time::Duration::from_secs(args.shutdown_timeout_secs), &mut run).await.is_err() {
+                tracing::warn!("In-flight work did not finish in time; leased operations will be retried after restart.");
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `forecourt reconcile`

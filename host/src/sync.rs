@@ -77,6 +77,8 @@ pub struct SourceSetup {
     pub snapshot_grace: Duration,
     /// Largest share of stock a single snapshot may remove (0..1).
     pub max_snapshot_shrink: f64,
+    /// Time between scheduled pulls.
+    pub interval: Duration,
 }
 
 /// What one pull of a source did.
@@ -133,6 +135,7 @@ pub struct Engine {
     platforms: Vec<PlatformSetup>,
     state: Mutex<HashMap<String, PlatformRuntime>>,
     worker_id: String,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
@@ -174,6 +177,7 @@ impl Engine {
             platforms,
             state: Mutex::new(state),
             worker_id: format!("{}-{}", std::process::id(), rand::random::<u32>()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -391,6 +395,10 @@ impl Engine {
             ..Default::default()
         };
         loop {
+            if self.is_stopping() {
+                report.held = Some("shutting down".into());
+                return Ok(report);
+            }
             if let Some(reason) = self.store.paused(&platform.id)? {
                 report.held = Some(format!("paused: {reason}"));
                 return Ok(report);
@@ -822,6 +830,79 @@ impl Engine {
         }
         report.planned = self.plan().await?;
         Ok(report)
+    }
+
+    // ----- scheduler -----
+
+    /// Stop taking new work: delivery loops end after their current batch.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Engine::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Run until stopped: pull each source on its interval, plan, deliver
+    /// whatever is due on every platform, reconcile API platforms every
+    /// `reconcile_every`. Errors of one step are logged and retried on the
+    /// next turn; they never stop the loop.
+    pub async fn run(&self, reconcile_every: Duration) {
+        let start = tokio::time::Instant::now();
+        let mut next_pull: Vec<tokio::time::Instant> = vec![start; self.sources.len()];
+        let mut next_reconcile = start + reconcile_every;
+        while !self.is_stopping() {
+            let now = tokio::time::Instant::now();
+            for (i, source) in self.sources.iter().enumerate() {
+                if now >= next_pull[i] && !self.is_stopping() {
+                    match self.pull(source).await {
+                        Ok(report) => tracing::info!(
+                            source = %source.id,
+                            created = report.created,
+                            updated = report.updated,
+                            removed = report.removed,
+                            row_issues = report.row_issues.len(),
+                            "Source pulled."
+                        ),
+                        Err(error) => {
+                            tracing::error!(source = %source.id, error = %format!("{error:#}"), "Source pull failed; trying again next interval.")
+                        }
+                    }
+                    next_pull[i] = now + source.interval;
+                }
+            }
+            if let Err(error) = self.plan().await {
+                tracing::error!(error = %format!("{error:#}"), "Planning failed; trying again.");
+            }
+            let deliveries =
+                futures::future::join_all(self.platforms.iter().map(|p| self.deliver(p))).await;
+            for (platform, result) in self.platforms.iter().zip(deliveries) {
+                if let Err(error) = result {
+                    tracing::error!(platform = %platform.id, error = %format!("{error:#}"), "Delivery failed; trying again.");
+                }
+            }
+            if now >= next_reconcile && !self.is_stopping() {
+                for platform in &self.platforms {
+                    if let Err(error) = self.reconcile(platform).await {
+                        tracing::error!(platform = %platform.id, error = %format!("{error:#}"), "Reconciliation failed.");
+                    }
+                }
+                next_reconcile = now + reconcile_every;
+            }
+            // Sleep until the next pull or the next due operation, at most a second.
+            let mut wait = Duration::from_secs(1);
+            for at in &next_pull {
+                wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+            }
+            for platform in &self.platforms {
+                if let Ok(Some(at)) = self.store.next_run_at(&platform.id) {
+                    wait = wait.min(Duration::from_millis((at - now_ms()).max(0) as u64));
+                }
+            }
+            tokio::time::sleep(wait.max(Duration::from_millis(20))).await;
+        }
     }
 
     // ----- cycle -----
