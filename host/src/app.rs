@@ -142,6 +142,7 @@ pub async fn build_with_secrets(
             },
             feed_outputs,
             rate_limit_per_minute: raw.rate_limit_per_minute.as_ref().map(|r| *r.get_ref()),
+            concurrency: *raw.concurrency.get_ref(),
         });
     }
     let engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);

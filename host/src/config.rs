@@ -86,6 +86,9 @@ fn default_grace() -> u64 {
 fn default_shrink() -> Spanned<f64> {
     Spanned::new(0..0, 0.3)
 }
+fn default_concurrency() -> Spanned<usize> {
+    Spanned::new(0..0, 4)
+}
 fn empty_table() -> toml::Table {
     toml::Table::new()
 }
@@ -110,6 +113,9 @@ pub struct RawPlatform {
     /// Requests per minute, overriding what the plugin suggests.
     #[serde(default)]
     pub rate_limit_per_minute: Option<Spanned<u32>>,
+    /// Publish batches in flight at once (1 to 16).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: Spanned<usize>,
     /// Retry settings.
     #[serde(default)]
     pub retry: RetryPolicy,
@@ -254,6 +260,13 @@ impl RawConfig {
                     p.id.span(),
                     format!("platform[{i}].id"),
                     format!("`{}` is used twice", p.id.get_ref()),
+                ));
+            }
+            if !(1..=16).contains(p.concurrency.get_ref()) {
+                return Err(err(
+                    p.concurrency.span(),
+                    format!("platform[{i}].concurrency"),
+                    format!("is {}; allowed 1 to 16", p.concurrency.get_ref()),
                 ));
             }
             if let Some(rate) = &p.rate_limit_per_minute {

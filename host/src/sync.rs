@@ -48,6 +48,8 @@ pub struct PlatformSetup {
     pub feed_outputs: Vec<FeedOutput>,
     /// Requests per minute, overriding describe().
     pub rate_limit_per_minute: Option<u32>,
+    /// Publish batches in flight at once.
+    pub concurrency: usize,
 }
 
 impl PlatformSetup {
@@ -408,10 +410,11 @@ impl Engine {
                 report.held = Some(format!("circuit open for {} ms", wait.as_millis()));
                 return Ok(report);
             }
+            let batch = platform.info.batch_size.max(1) as usize;
             let limit = if platform.is_feed() {
                 1_000_000
             } else {
-                platform.info.batch_size.max(1) as usize
+                batch * platform.concurrency.max(1)
             };
             let now = now_ms();
             let lease = platform.plugin.manifest().limits.call_timeout_ms as i64 * 3 + 30_000;
@@ -424,7 +427,26 @@ impl Engine {
             if platform.is_feed() {
                 self.deliver_feed(platform, jobs, &mut report).await?;
             } else {
-                self.deliver_api(platform, jobs, &mut report).await?;
+                // Up to `concurrency` batches in flight at once, each in its
+                // own plugin instance; priorities hold because jobs were
+                // claimed in priority order and chunked in that order.
+                let chunks: Vec<Vec<Job>> = jobs.chunks(batch).map(<[Job]>::to_vec).collect();
+                let results = futures::future::join_all(chunks.into_iter().map(|chunk| async {
+                    let mut part = DeliveryReport::default();
+                    self.deliver_api(platform, chunk, &mut part)
+                        .await
+                        .map(|()| part)
+                }))
+                .await;
+                for part in results {
+                    let part = part?;
+                    report.calls += part.calls;
+                    report.done += part.done;
+                    report.retried += part.retried;
+                    report.dead += part.dead;
+                    report.superseded += part.superseded;
+                    report.latencies_ms.extend(part.latencies_ms);
+                }
             }
         }
     }
