@@ -64,6 +64,8 @@ pub mod errors;
 pub mod http;
 pub mod kv;
 pub mod log;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 /// The version of the `forecourt:plugin` WIT contract this SDK implements.
 ///

@@ -36,33 +36,7 @@ fn golden_dir() -> PathBuf {
 
 /// Compare `actual` with the golden file `name`, or rewrite it.
 fn check(name: &str, actual: &str) -> Result<(), String> {
-    let path = golden_dir().join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(golden_dir()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return Ok(());
-    }
-    let expected = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    })?;
-    if expected == actual {
-        return Ok(());
-    }
-    let line = expected
-        .lines()
-        .zip(actual.lines())
-        .position(|(e, a)| e != a)
-        .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-    let e = expected.lines().nth(line).unwrap_or("<end of file>");
-    let a = actual.lines().nth(line).unwrap_or("<end of file>");
-    Err(format!(
-        "{name} differs from the golden file at line {}:\n  expected: {e:?}\n  actual:   {a:?}\n\
-         (run with UPDATE_GOLDEN=1 to accept, then review the diff)",
-        line + 1,
-    ))
+    forecourt_sdk::testkit::check_golden(&golden_dir(), name, actual)
 }
 
 fn issues(out: &mut String, issues: &[ValidationIssue]) {
