@@ -44,26 +44,6 @@ pub struct DemoArgs {
 
 const ADVERTISER: &str = "10008899";
 
-/// Write `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed, then renamed over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().context("target has no parent directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("feed"),
-        std::process::id()
-    ));
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
-    Ok(())
-}
-
 fn config_text(plugins_dir: &Path, sandbox_url: &str) -> String {
     format!(
         r#"# Written by `forecourt demo`. Try: forecourt status --config {{this file}}
@@ -97,7 +77,7 @@ feed = {{ directory = "feeds/google" }}
 }
 
 fn export(dir: &Path, stock: &[Vehicle]) -> anyhow::Result<()> {
-    write_atomic(
+    crate::files::write_atomic(
         &dir.join("dms/stock-export.csv"),
         &crate::sample::to_export_csv(stock),
     )

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod demo;
+pub mod files;
 pub mod inspect;
 pub mod manifest;
 pub mod pii;

@@ -119,7 +119,7 @@ pub struct DeliveryReport {
     pub dead: usize,
     /// Operations skipped because a newer plan replaced them.
     pub superseded: usize,
-    /// Seconds from the DMS change being seen to acknowledgement, per done operation.
+    /// Milliseconds from the DMS change being seen to acknowledgement, per done operation.
     pub latencies_ms: Vec<i64>,
     /// Why delivery stopped early (paused, circuit open).
     pub held: Option<String>,
@@ -668,7 +668,7 @@ impl Engine {
                     match output {
                         FeedOutput::Directory(dir) => {
                             if let Err(e) =
-                                crate::demo::write_atomic(&dir.join(&feed.file_name), &feed.body)
+                                crate::files::write_atomic(&dir.join(&feed.file_name), &feed.body)
                             {
                                 error = Some(PluginError {
                                     class: ErrorClass::Transient,
