@@ -66,6 +66,7 @@ pub mod kv;
 pub mod log;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 
 /// The version of the `forecourt:plugin` WIT contract this SDK implements.
 ///

@@ -7,6 +7,7 @@
 //! United Kingdom (`docs/plugins/google-vehicle-ads.md` lists them with the
 //! reason for each).
 
+use forecourt_sdk::text::{clean, clean_text, cut, single_line};
 use std::fmt::Write as _;
 
 use forecourt_sdk::{
@@ -419,41 +420,6 @@ fn check_scope(v: &Vehicle, issues: &mut Issues) {
     );
 }
 
-/// One line of text (control characters as spaces), trimmed; `None` when
-/// absent or blank.
-fn clean(s: &Option<String>) -> Option<String> {
-    let s = single_line(s.as_deref()?);
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// Free text: line breaks normalised to `\n`, tabs kept, other control
-/// characters removed, trimmed; `None` when absent or blank.
-fn clean_text(s: &Option<String>) -> Option<String> {
-    let s = s.as_deref()?.replace("\r\n", "\n").replace('\r', "\n");
-    let s: String = s
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect();
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// At most `max` characters, cut at a word boundary when one is near, with
-/// an ellipsis to show the cut.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let head = truncate_chars(s, max - 1);
-    let tail_start = head.char_indices().rev().nth(200).map_or(0, |(i, _)| i);
-    let head = match head[tail_start..].rfind(char::is_whitespace) {
-        Some(i) => &head[..tail_start + i],
-        None => head,
-    };
-    format!("{}…", head.trim_end())
-}
-
 fn required_text(s: &Option<String>, field: &str, issues: &mut Issues) -> Option<String> {
     let value = clean(s);
     if value.is_none() {
@@ -789,20 +755,6 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-fn truncate_chars(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-/// Control characters (tabs, line breaks) as spaces.
-fn single_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// Parse the listings' bodies back into items.

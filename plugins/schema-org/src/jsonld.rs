@@ -6,6 +6,7 @@
 //! member used here is defined in the schema.org vocabulary (release 30.0);
 //! `tests/vocabulary.rs` checks each one against the vocabulary file.
 
+use forecourt_sdk::text::{clean, clean_text, single_line};
 use std::fmt::Write as _;
 
 use forecourt_sdk::{
@@ -833,33 +834,6 @@ fn percent_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Control characters (tabs, line breaks) as spaces.
-fn single_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// One line of text (control characters as spaces), trimmed; `None` when
-/// absent or blank.
-fn clean(s: &Option<String>) -> Option<String> {
-    let s = single_line(s.as_deref()?);
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-/// Free text: line breaks normalised to `\n`, tabs kept, other control
-/// characters removed, trimmed; `None` when absent or blank.
-fn clean_text(s: &Option<String>) -> Option<String> {
-    let s = s.as_deref()?.replace("\r\n", "\n").replace('\r', "\n");
-    let s: String = s
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect();
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// Parse the listings' bodies back into cars.
