@@ -6,6 +6,7 @@
 //! so a second backend where several hosts share one database (PostgreSQL,
 //! claiming jobs with `FOR UPDATE SKIP LOCKED`) fits the same trait.
 
+pub mod anchor;
 pub mod audit;
 pub mod sqlite;
 

@@ -939,6 +939,11 @@ impl Engine {
         // One worker per platform: a slow or failing platform never holds up the others.
         report.deliveries =
             futures::future::try_join_all(self.platforms.iter().map(|p| self.deliver(p))).await?;
+        // The audit head goes to the logs too, so a copy of the anchor lives
+        // wherever they are shipped (store/anchor.rs).
+        if let Ok(Some(head)) = self.store.audit_tail(1).map(|t| t.into_iter().next()) {
+            tracing::info!(audit_seq = head.seq, audit_hash = %head.hash, "audit head");
+        }
         Ok(report)
     }
 }

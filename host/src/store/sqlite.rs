@@ -16,6 +16,8 @@ use std::sync::Mutex;
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The audit head kept outside the database (file-backed stores only).
+    anchor: Option<super::anchor::Anchor>,
 }
 
 fn db(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -54,6 +56,7 @@ impl SqliteStore {
         Self::prepare(&mut conn).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            anchor: Some(super::anchor::Anchor::beside(path)),
         })
     }
 
@@ -66,6 +69,7 @@ impl SqliteStore {
         })?;
         Ok(Self {
             conn: Mutex::new(conn),
+            anchor: None,
         })
     }
 
@@ -103,8 +107,18 @@ impl SqliteStore {
                 .map_err(db(op))?;
             let out = f(&tx)?;
             tx.commit().map_err(db(op))?;
+            if let Some(anchor) = &self.anchor {
+                if let Some(head) = audit_head(conn)? {
+                    anchor.advance(&head);
+                }
+            }
             Ok(out)
         })
+    }
+
+    /// The audit trail's newest entry, as anchored outside the database.
+    pub fn audit_anchor(&self) -> Option<&super::anchor::Anchor> {
+        self.anchor.as_ref()
     }
 
     /// Run raw SQL (tests that simulate tampering).
@@ -112,6 +126,17 @@ impl SqliteStore {
     pub fn execute_raw(&self, sql: &str) -> StoreResult<usize> {
         self.with(|c| c.execute(sql, []).map_err(db("raw")))
     }
+}
+
+fn audit_head(conn: &Connection) -> StoreResult<Option<super::anchor::Head>> {
+    conn.query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
+        Ok(super::anchor::Head {
+            seq: r.get(0)?,
+            hash: r.get(1)?,
+        })
+    })
+    .optional()
+    .map_err(db("audit head"))
 }
 
 fn append_audit(tx: &Transaction, entry: &AuditEntry, now: i64) -> StoreResult<()> {
@@ -989,6 +1014,12 @@ impl Store for SqliteStore {
     }
 
     fn audit_verify(&self) -> StoreResult<Verification> {
+        let anchored = match &self.anchor {
+            Some(anchor) => anchor
+                .read()
+                .map_err(|message| StoreError::Corrupt { op: "audit anchor", message })?,
+            None => None,
+        };
         self.with(|c| {
             let mut stmt = c
                 .prepare("SELECT seq, at, kind, actor, stock_id, platform, step, error_class, detail, prev_hash, hash FROM audit ORDER BY seq")
@@ -1016,8 +1047,26 @@ impl Store for SqliteStore {
                         reason: "content does not match its hash (edited)".into(),
                     });
                 }
+                if anchored.as_ref().is_some_and(|h| h.seq == a.seq && h.hash != a.hash) {
+                    return Ok(Verification::Broken {
+                        seq: a.seq,
+                        reason: "differs from the anchored head (the trail was rewritten)".into(),
+                    });
+                }
                 prev = a.hash;
                 count += 1;
+            }
+            if let Some(head) = anchored.filter(|h| h.seq > count) {
+                return Ok(Verification::Broken {
+                    seq: count + 1,
+                    reason: format!(
+                        "entries {}..={} are missing: the trail ends before the head anchored in {} \
+                         (truncated, or the last commits were lost in a power failure)",
+                        count + 1,
+                        head.seq,
+                        self.anchor.as_ref().map(|a| a.path().display().to_string()).unwrap_or_default()
+                    ),
+                });
             }
             Ok(Verification::Intact { entries: count })
         })
@@ -1337,13 +1386,57 @@ mod tests {
         )
         .unwrap();
         s2.execute_raw("DELETE FROM audit WHERE seq = 1").unwrap();
-        // Deleting the newest entry leaves a shorter valid chain; deleting any
-        // earlier one is detected. Truncation at the tail is caught by the
-        // count reported and compared with metrics by operators.
+        // In memory there is no anchor: deleting the newest entry leaves a
+        // shorter valid chain. A file-backed store anchors its head outside
+        // the database and catches that too (next test).
         assert_eq!(
             s2.audit_verify().unwrap(),
             Verification::Intact { entries: 0 }
         );
+    }
+
+    #[test]
+    fn anchored_head_catches_tail_truncation_and_rewrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forecourt.db");
+        let v = stock();
+        let fill = |s: &SqliteStore| {
+            for (i, vehicle) in v.iter().enumerate().take(5) {
+                s.ingest(
+                    &batch(
+                        vec![Change::Upsert(Box::new(vehicle.clone()))],
+                        &format!("c{i}"),
+                        false,
+                    ),
+                    i as i64,
+                )
+                .unwrap();
+            }
+        };
+        let s = SqliteStore::open(&path).unwrap();
+        fill(&s);
+        assert_eq!(s.audit_verify().unwrap(), Verification::Intact { entries: 5 });
+        s.execute_raw("DELETE FROM audit WHERE seq >= 4").unwrap();
+        match s.audit_verify().unwrap() {
+            Verification::Broken { seq: 4, reason } => {
+                assert!(reason.contains("entries 4..=5 are missing"), "{reason}")
+            }
+            other => panic!("truncation not detected: {other:?}"),
+        }
+        drop(s);
+        // Rewriting the newest entry together with its hash keeps the chain
+        // self-consistent; the anchor still tells.
+        let path2 = dir.path().join("second.db");
+        let s = SqliteStore::open(&path2).unwrap();
+        fill(&s);
+        s.execute_raw(
+            "UPDATE audit SET hash = '00', actor = 'x' WHERE seq = 5",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.audit_verify().unwrap(),
+            Verification::Broken { seq: 5, .. }
+        ));
     }
 
     #[test]
