@@ -17,6 +17,8 @@
 //! - internal notes and the cost price go to `hub-only`, never elsewhere, and
 //!   an unreadable cost price is reported without quoting it.
 
+pub mod json;
+
 use crate::fields::Field;
 use crate::normalise::{self as n, DateOrder, ListDelimiter};
 use crate::{Condition, HubOnly, Image, MileageUnit, StockStatus, VatStatus, Vehicle, VehicleType};
