@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod contract;
 pub mod demo;
+pub mod dms_sandbox;
 pub mod files;
 pub mod inspect;
 pub mod manifest;

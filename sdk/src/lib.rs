@@ -57,13 +57,20 @@
 //! Helpers: [`http`] (a blocking HTTP client over `wasi:http`), [`log`] (the
 //! host's structured log), [`kv`] (the plugin's private key-value store) and
 //! [`errors`] (constructors for [`PluginError`] and [`ValidationIssue`]).
+//! For DMS sources: [`normalise`] (UK conventions: prices, mileages, dates,
+//! fuel, body and status vocabularies), [`fields`] (the contract fields a
+//! column or JSON key can feed, and the names DMSes use for them) and
+//! [`record`] (a canonical vehicle from one record's values, with row issues).
 
 #![deny(missing_docs)]
 
 pub mod errors;
+pub mod fields;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod normalise;
+pub mod record;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text;

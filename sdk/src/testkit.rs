@@ -1,9 +1,13 @@
 //! Test helpers for plugin authors (feature `testkit`, for dev-dependencies):
-//! a shared fixture set of vehicles and golden-file comparison.
+//! a shared fixture set of vehicles, golden-file comparison, and the golden
+//! JSON of a source's pull pages.
 
 use std::path::Path;
 
 pub mod fixtures;
+pub mod page;
+
+pub use page::pull_json;
 
 /// Compare `actual` with the golden file `dir/name`, or rewrite it when
 /// `UPDATE_GOLDEN` is set. The error names the first differing line and column.

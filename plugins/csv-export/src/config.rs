@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use forecourt_sdk::record::RecordDefaults;
 use forecourt_sdk::MileageUnit;
 use serde::Deserialize;
 
@@ -164,6 +165,21 @@ struct RawConfig {
     currency: Option<String>,
     image_delimiter: Option<String>,
     feature_delimiter: Option<String>,
+}
+
+impl Config {
+    /// The conventions every row is read with.
+    pub fn record_defaults(&self) -> RecordDefaults {
+        RecordDefaults {
+            dealer_id: self.dealer_id.clone(),
+            location_id: self.location_id.clone(),
+            date_order: self.date_order,
+            mileage_unit: self.mileage_unit,
+            currency: self.currency.clone(),
+            image_delimiter: self.image_delimiter.clone(),
+            feature_delimiter: self.feature_delimiter.clone(),
+        }
+    }
 }
 
 fn list_delimiter(key: &str, value: Option<String>) -> Result<ListDelimiter, String> {

@@ -7,16 +7,17 @@
 //! every unusable one a row issue; a file that cannot be read at all is a
 //! `validation` error on `document` so the host changes nothing.
 //!
-//! The logic lives in modules that build natively ([`parse`], [`normalise`],
-//! [`fields`], [`decode`], [`config`]); this file only wires them to the
-//! contract. `docs/plugins/csv-export.md` describes the behaviour.
+//! The logic lives in modules that build natively ([`parse`], [`decode`],
+//! [`config`], and the SDK's [`normalise`] and [`fields`]); this file only
+//! wires them to the contract. `docs/plugins/csv-export.md` describes the behaviour.
 
 use forecourt_sdk::{export_source, PluginError, PullPage, PullRequest, Source, SourceInfo};
 
 pub mod config;
 pub mod decode;
-pub mod fields;
-pub mod normalise;
+// UK normalisation and the field vocabulary live in the SDK, shared with the
+// other DMS sources (dms-rest, dms-webhook).
+pub use forecourt_sdk::{fields, normalise};
 pub mod parse;
 
 /// The plugin: stateless, all behaviour is in [`parse`].

@@ -9,20 +9,17 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use forecourt_sdk::{
-    Change, Condition, HubOnly, Image, PluginError, PullPage, RowIssue, StockStatus, VatStatus,
-    Vehicle, VehicleType,
-};
+use forecourt_sdk::record::{build_vehicle, RecordValues};
+use forecourt_sdk::{Change, PluginError, PullPage, RowIssue};
 
 use crate::config::{ColumnRef, Config, Delimiter};
 use crate::decode::{self, Encoding};
 use crate::fields::{self, Field, FIELD_COUNT};
-use crate::normalise as n;
 
 /// Largest document accepted: 50 MiB.
 pub const MAX_DOCUMENT_BYTES: usize = 50 * 1024 * 1024;
 /// Longest single field kept; longer ones are truncated with an issue.
-pub const MAX_FIELD_CHARS: usize = 100_000;
+pub use forecourt_sdk::record::MAX_FIELD_CHARS;
 /// Most vehicles in one export. Beyond it the whole file is refused: one
 /// pull of that many vehicles approaches the sandbox's limits (256 MiB of
 /// memory, and the 128 MiB wasmtime lets a plugin return in one call, with
@@ -31,8 +28,6 @@ pub const MAX_FIELD_CHARS: usize = 100_000;
 pub const MAX_VEHICLES: usize = 50_000;
 /// Most row issues listed; beyond it one summary issue counts the rest.
 pub const MAX_ISSUES: usize = 10_000;
-/// How much of an offending value an issue quotes.
-const QUOTE_CHARS: usize = 60;
 
 /// What a pull found, beside the page: for the plugin's log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,23 +178,6 @@ impl Issues {
     }
 }
 
-/// `s` cut to `max` characters.
-fn cut(s: &str, max: usize) -> &str {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
-/// An offending value as quoted in an issue.
-fn quote(s: &str) -> String {
-    if s.chars().count() > QUOTE_CHARS {
-        format!("{:?}…", cut(s, QUOTE_CHARS))
-    } else {
-        format!("{s:?}")
-    }
-}
-
 /// Parse a whole document into a full-snapshot page.
 pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stats), PluginError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
@@ -251,6 +229,7 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
         Some(ColumnMap::from_positions(config))
     };
     let mut width: Option<usize> = None;
+    let defaults = config.record_defaults();
 
     // One record of look-ahead: the last record is treated specially when the
     // file is truncated.
@@ -351,7 +330,13 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
                 "the export has more than {MAX_VEHICLES} vehicles (record {number}); split it into several sources"
             )));
         }
-        let vehicle = build_vehicle(config, columns, &cells, number, stock_id, &mut issues);
+        let row = Row {
+            columns,
+            cells: &cells,
+        };
+        let vehicle = build_vehicle(&defaults, stock_id, &row, |field, message| {
+            issues.push(number, Some(stock_id), Some(field), message)
+        });
         changes.push(Change::Upsert(vehicle));
     }
 
@@ -376,246 +361,16 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
     ))
 }
 
-/// One row's cells, with issue reporting.
+/// One row's cells, as the SDK's vehicle builder reads them.
 struct Row<'a> {
-    config: &'a Config,
     columns: &'a ColumnMap,
     cells: &'a [&'a str],
-    number: u32,
-    stock_id: &'a str,
-    issues: &'a mut Issues,
 }
 
-impl<'a> Row<'a> {
-    fn issue(&mut self, field: Field, message: String) {
-        self.issues
-            .push(self.number, Some(self.stock_id), Some(field), message);
+impl RecordValues for Row<'_> {
+    fn text(&self, field: Field) -> Option<&str> {
+        self.columns
+            .first(field, self.cells)
+            .map(|(_, value)| value)
     }
-
-    /// The trimmed, non-empty cell of `field`, cut to [`MAX_FIELD_CHARS`].
-    fn cell(&mut self, field: Field) -> Option<&'a str> {
-        let (_, value) = self.columns.first(field, self.cells)?;
-        if value.chars().count() > MAX_FIELD_CHARS {
-            self.issue(
-                field,
-                format!("longer than {MAX_FIELD_CHARS} characters; truncated"),
-            );
-            return Some(cut(value, MAX_FIELD_CHARS).trim_end());
-        }
-        Some(value)
-    }
-
-    fn text(&mut self, field: Field) -> Option<String> {
-        self.cell(field).map(str::to_string)
-    }
-
-    /// Parse the cell of `field` with `parse`; a failure drops the field.
-    fn parsed<T>(
-        &mut self,
-        field: Field,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
-        let value = self.cell(field)?;
-        match parse(value) {
-            Ok(v) => Some(v),
-            Err(reason) => {
-                // Hub-only values are commercially sensitive: not quoted.
-                let message = if field == Field::CostPrice {
-                    format!("{reason}; field dropped")
-                } else {
-                    format!("{reason}: {}; field dropped", quote(value))
-                };
-                self.issue(field, message);
-                None
-            }
-        }
-    }
-
-    /// Parse the cell of a field that always has a value; a failure keeps
-    /// `default` and says so.
-    fn parsed_or<T>(
-        &mut self,
-        field: Field,
-        default: T,
-        default_name: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> T {
-        let Some(value) = self.cell(field) else {
-            return default;
-        };
-        match parse(value) {
-            Ok(v) => v,
-            Err(reason) => {
-                let message = format!("{reason}: {}; {default_name} assumed", quote(value));
-                self.issue(field, message);
-                default
-            }
-        }
-    }
-}
-
-fn build_vehicle(
-    config: &Config,
-    columns: &ColumnMap,
-    cells: &[&str],
-    number: u32,
-    stock_id: &str,
-    issues: &mut Issues,
-) -> Vehicle {
-    let mut row = Row {
-        config,
-        columns,
-        cells,
-        number,
-        stock_id,
-        issues,
-    };
-    let date_order = config.date_order;
-    let currency = config.currency.as_str();
-
-    let registration = row.cell(Field::Registration).map(n::registration);
-    let vin = row.cell(Field::Vin).map(n::vin);
-    let make = row.text(Field::Make);
-    let model = row.text(Field::Model);
-    let variant = row.text(Field::Variant);
-    let trim = row.text(Field::Trim);
-    let vehicle_type = row
-        .cell(Field::VehicleType)
-        .map_or(VehicleType::Car, n::vehicle_type);
-    let body_style = row.cell(Field::BodyStyle).map(n::body_style);
-    let fuel_type = row.cell(Field::FuelType).map(n::fuel_type);
-    let transmission = row.cell(Field::Transmission).map(n::transmission);
-    let drivetrain = row.cell(Field::Drivetrain).map(n::drivetrain);
-    let doors = row.parsed(Field::Doors, |s| {
-        n::parse_count(s, &["dr", "door", "doors"])
-    });
-    let seats = row.parsed(Field::Seats, |s| {
-        n::parse_count(s, &["seat", "seats", "seater"])
-    });
-    let engine_size_cc = row.parsed(Field::EngineSizeCc, n::parse_engine_cc);
-    let power_bhp = row.parsed(Field::PowerBhp, n::parse_power_bhp);
-    let co2_g_per_km = row.parsed(Field::Co2GPerKm, |s| {
-        n::parse_int_with_unit(s, &["g/km", "gkm", "g"])
-            .and_then(|v| u32::try_from(v).map_err(|_| "too large".into()))
-    });
-    let emissions_standard = row
-        .cell(Field::EmissionsStandard)
-        .map(n::emissions_standard);
-    let colour = row.text(Field::Colour);
-    let first_registration = row.parsed(Field::FirstRegistration, |s| n::parse_date(s, date_order));
-    let model_year = row.parsed(Field::ModelYear, n::parse_year);
-    let mileage = row.parsed(Field::Mileage, |s| n::parse_mileage(s, config.mileage_unit));
-    let price = row.parsed(Field::Price, |s| n::parse_money(s, currency));
-    let vat = row.parsed_or(Field::Vat, VatStatus::IncVat, "inc-vat", n::vat_status);
-    let condition = row.parsed_or(Field::Condition, Condition::Used, "used", n::condition);
-    let service_history = row.cell(Field::ServiceHistory).map(n::service_history);
-    let previous_owners = row.parsed(Field::PreviousOwners, |s| {
-        n::parse_count(s, &["owner", "owners"])
-    });
-    let mot_expiry = row.parsed(Field::MotExpiry, |s| n::parse_date(s, date_order));
-    let features = row
-        .cell(Field::Features)
-        .map(|s| n::split_list(s, &config.feature_delimiter, false))
-        .unwrap_or_default();
-    let description = row.text(Field::Description);
-    let images = images(&mut row);
-    // No status means in stock; a status that cannot be read is treated as
-    // withdrawn so that a vehicle which may be sold is never advertised.
-    let status = if row.cell(Field::Status).is_some() {
-        row.parsed_or(
-            Field::Status,
-            StockStatus::Withdrawn,
-            "withdrawn (not advertised)",
-            n::stock_status,
-        )
-    } else {
-        StockStatus::InStock
-    };
-    let date_in_stock = row.parsed(Field::DateInStock, |s| n::parse_date(s, date_order));
-    let location_id = row
-        .text(Field::LocationId)
-        .unwrap_or_else(|| config.location_id.clone());
-    let internal_notes = row.text(Field::InternalNotes);
-    let cost_price = row.parsed(Field::CostPrice, |s| n::parse_money(s, currency));
-    let hub_only = (internal_notes.is_some() || cost_price.is_some()).then_some(HubOnly {
-        internal_notes,
-        previous_keeper: None,
-        part_exchange: None,
-        cost_price,
-    });
-
-    Vehicle {
-        dealer_id: config.dealer_id.clone(),
-        location_id,
-        stock_id: stock_id.to_string(),
-        registration,
-        vin,
-        make,
-        model,
-        variant,
-        trim,
-        vehicle_type,
-        body_style,
-        fuel_type,
-        transmission,
-        drivetrain,
-        doors,
-        seats,
-        engine_size_cc,
-        power_bhp,
-        co2_g_per_km,
-        emissions_standard,
-        colour,
-        first_registration,
-        model_year,
-        mileage,
-        price,
-        vat,
-        condition,
-        service_history,
-        previous_owners,
-        mot_expiry,
-        features,
-        description,
-        images,
-        status,
-        date_in_stock,
-        attributes: Vec::new(),
-        hub_only,
-    }
-}
-
-/// The images cell: http(s) URLs kept in order, anything else reported once.
-fn images(row: &mut Row<'_>) -> Vec<Image> {
-    let delimiter = row.config.image_delimiter.clone();
-    let Some(cell) = row.cell(Field::Images) else {
-        return Vec::new();
-    };
-    let mut kept = Vec::new();
-    let mut refused = Vec::new();
-    for item in n::split_list(cell, &delimiter, true) {
-        // Within an item, whitespace also separates: a URL never contains it.
-        for url in item.split_whitespace() {
-            if n::is_http_url(url) {
-                kept.push(Image {
-                    url: url.to_string(),
-                    width: None,
-                    height: None,
-                });
-            } else {
-                refused.push(url.to_string());
-            }
-        }
-    }
-    if !refused.is_empty() {
-        let examples: Vec<String> = refused.iter().take(3).map(|s| quote(s)).collect();
-        let more = if refused.len() > 3 { ", …" } else { "" };
-        let message = format!(
-            "{} image reference(s) are not http(s) URLs and were skipped: {}{more}",
-            refused.len(),
-            examples.join(", ")
-        );
-        row.issue(Field::Images, message);
-    }
-    kept
 }

@@ -1,10 +1,12 @@
-//! The contract fields a column can feed, and how header names are recognised.
+//! The contract fields a column (or a JSON key) of a DMS's stock data can
+//! feed, and how header names and keys are recognised.
 //!
 //! A header is recognised by its *key*: the header lower-cased with every
 //! character that is not a letter or a digit removed, so `Stock No`,
 //! `stock_no`, `STOCK-NO` and `Stock.No.` are all `stockno`. Each field has a
 //! list of synonym keys; the first column whose key is in the list feeds the
-//! field.
+//! field. JSON keys are recognised the same way (`stockNumber`,
+//! `stock_number` → `stocknumber`).
 
 /// A contract field (or hub-only field) that a column of the export can feed.
 ///

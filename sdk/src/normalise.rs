@@ -1,6 +1,7 @@
-//! UK normalisation of single cell values into the contract's types.
+//! UK normalisation of single values (an export cell, a JSON string) into
+//! the contract's types, shared by the DMS source plugins.
 //!
-//! Every function takes a trimmed, non-empty cell and returns the canonical
+//! Every function takes a trimmed, non-empty value and returns the canonical
 //! value or, when the cell cannot be read, a short reason (the caller turns
 //! it into a row issue and drops the field). Vocabularies (fuel, body,
 //! transmission…) compare *words*: the text lower-cased with every run of
@@ -8,7 +9,7 @@
 //! `Plug-in Hybrid`, `plug in hybrid` and `PLUG_IN HYBRID` are the same.
 //! Amounts are integers throughout: no floating point touches a price.
 
-use forecourt_sdk::{
+use crate::{
     BodyStyle, Condition, Date, Drivetrain, FuelType, Mileage, MileageUnit, Money, ServiceHistory,
     StockStatus, Transmission, VatStatus, VehicleType,
 };
