@@ -41,9 +41,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// Largest request body (token names, a platform id).
 const MAX_BODY: usize = 64 * 1024;
-/// Failed authentications from one address within [`FAILURE_WINDOW`] before
-/// it is refused outright (slows down token guessing; alerting sees the 401s).
-const MAX_FAILURES: usize = 20;
+/// The window of [`AdminOptions::max_auth_failures_per_minute`].
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// How the admin server runs.
@@ -55,6 +53,9 @@ pub struct AdminOptions {
     pub metrics_require_token: bool,
     /// How long access-log rows are kept.
     pub access_log_retention: Duration,
+    /// Failed authentications from one address within a minute before it is
+    /// refused outright with 429 (slows token guessing; alerting sees the 401s).
+    pub max_auth_failures_per_minute: usize,
 }
 
 impl Default for AdminOptions {
@@ -63,6 +64,7 @@ impl Default for AdminOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8450)),
             metrics_require_token: false,
             access_log_retention: Duration::from_secs(90 * 24 * 3600),
+            max_auth_failures_per_minute: 30,
         }
     }
 }
@@ -111,7 +113,7 @@ impl AdminState {
         while recent.front().is_some_and(|t| t.elapsed() > FAILURE_WINDOW) {
             recent.pop_front();
         }
-        recent.len() >= MAX_FAILURES
+        recent.len() >= self.options.max_auth_failures_per_minute
     }
 
     fn note_failure(&self, ip: IpAddr) {
@@ -122,7 +124,7 @@ impl AdminState {
         }
         let recent = failures.entry(ip).or_default();
         recent.push_back(Instant::now());
-        if recent.len() > MAX_FAILURES {
+        if recent.len() > self.options.max_auth_failures_per_minute {
             recent.pop_front();
         }
     }

@@ -248,6 +248,7 @@ async fn start_admin(
         access_log_retention: std::time::Duration::from_secs(
             u64::from(*admin.access_log_retention_days.get_ref()) * 24 * 3600,
         ),
+        ..Default::default()
     };
     let state = crate::admin::AdminState::new(
         app.store.clone(),
