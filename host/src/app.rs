@@ -19,8 +19,8 @@ pub struct App {
     pub store: Arc<SqliteStore>,
     /// The plugin runtime (kept alive for the epoch ticker).
     pub runtime: Runtime,
-    /// The engine.
-    pub engine: Engine,
+    /// The engine (shared with the admin server's background runs).
+    pub engine: Arc<Engine>,
 }
 
 /// The database file inside a data directory.
@@ -145,7 +145,7 @@ pub async fn build_with_secrets(
             concurrency: *raw.concurrency.get_ref(),
         });
     }
-    let engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
+    let engine = Arc::new(Engine::new(store.clone() as Arc<dyn Store>, sources, platforms));
     Ok(App {
         store,
         runtime,

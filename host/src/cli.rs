@@ -71,6 +71,9 @@ pub enum Command {
     DeadLetters(crate::commands::DeadLetterCommand),
     /// Run the local marketplace that emulates the Auto Trader-style API, with fault injection.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Manage admin API tokens (create, list, revoke).
+    #[command(subcommand)]
+    Admin(crate::admin::command::AdminCommand),
 }
 
 /// `forecourt plugin ...`
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Admin(cmd) => crate::admin::command::run(cmd).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

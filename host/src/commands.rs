@@ -147,6 +147,8 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
     let started = std::time::Instant::now();
+    app.engine
+        .set_progress(crate::progress::for_command(args.json));
     let report = app.engine.sync_once().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -209,6 +211,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         platforms = app.engine.platforms().len(),
         "forecourt running."
     );
+    let admin = start_admin(&config, &args.config.config, &app).await?;
     let engine = &app.engine;
     let mut run = std::pin::pin!(engine.run(std::time::Duration::from_secs(
         args.reconcile_minutes.max(1) * 60
@@ -223,7 +226,39 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    if let Some(admin) = admin {
+        admin.shutdown().await;
+    }
     Ok(EXIT_OK)
+}
+
+/// Start the admin API, metrics and dashboard when `[admin]` is configured.
+async fn start_admin(
+    config: &RawConfig,
+    file: &std::path::Path,
+    app: &crate::app::App,
+) -> anyhow::Result<Option<crate::admin::AdminServer>> {
+    let Some(admin) = &config.admin else {
+        tracing::info!("No [admin] section: the admin API, /metrics and the dashboard are off.");
+        return Ok(None);
+    };
+    let options = crate::admin::AdminOptions {
+        listen: admin.listen_addr(),
+        metrics_require_token: admin.metrics_require_token,
+        access_log_retention: std::time::Duration::from_secs(
+            u64::from(*admin.access_log_retention_days.get_ref()) * 24 * 3600,
+        ),
+        ..Default::default()
+    };
+    let state = crate::admin::AdminState::new(
+        app.store.clone(),
+        app.engine.clone(),
+        options,
+        crate::admin::config_view(config, file),
+    );
+    let server = crate::admin::AdminServer::start(state).await?;
+    eprintln!("admin API and dashboard: {}/", server.base_url());
+    Ok(Some(server))
 }
 
 async fn shutdown_signal() {
@@ -247,6 +282,8 @@ async fn shutdown_signal() {
 pub async fn reconcile(args: ReconcileArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
+    app.engine
+        .set_progress(crate::progress::for_command(args.json));
     let mut reports = Vec::new();
     for platform in app.engine.platforms() {
         if args.platform.as_deref().is_some_and(|p| p != platform.id) {

@@ -32,6 +32,41 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// The admin API, metrics and dashboard (`[admin]`); not started when absent.
+    #[serde(default)]
+    pub admin: Option<RawAdmin>,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Address of the admin API, `/metrics` and the dashboard.
+    #[serde(default = "default_admin_listen")]
+    pub listen: Spanned<String>,
+    /// Whether `/metrics` needs a viewer token (off: the usual private scrape listener).
+    #[serde(default)]
+    pub metrics_require_token: bool,
+    /// Days access-log rows are kept (1 to 3650).
+    #[serde(default = "default_access_log_retention")]
+    pub access_log_retention_days: Spanned<u32>,
+}
+
+fn default_admin_listen() -> Spanned<String> {
+    Spanned::new(0..0, "127.0.0.1:8450".into())
+}
+fn default_access_log_retention() -> Spanned<u32> {
+    Spanned::new(0..0, 90)
+}
+
+impl RawAdmin {
+    /// The listen address (validated at load).
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        self.listen
+            .get_ref()
+            .parse()
+            .expect("validated when the configuration was loaded")
+    }
 }
 
 fn default_data_dir() -> PathBuf {
@@ -287,6 +322,26 @@ impl RawConfig {
                 ));
             }
         }
+        if let Some(admin) = &self.admin {
+            if admin.listen.get_ref().parse::<std::net::SocketAddr>().is_err() {
+                return Err(err(
+                    admin.listen.span(),
+                    "admin.listen".into(),
+                    format!(
+                        "`{}` is not an address and port, e.g. \"127.0.0.1:8450\"",
+                        admin.listen.get_ref()
+                    ),
+                ));
+            }
+            let days = *admin.access_log_retention_days.get_ref();
+            if !(1..=3650).contains(&days) {
+                return Err(err(
+                    admin.access_log_retention_days.span(),
+                    "admin.access_log_retention_days".into(),
+                    format!("is {days}; allowed 1 to 3650"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -353,5 +408,19 @@ max_attempts = 3
         )
         .unwrap_err();
         assert_eq!(err.line, Some(5));
+    }
+
+    #[test]
+    fn admin_section_is_optional_and_validated() {
+        assert!(RawConfig::parse("", "f.toml").unwrap().admin.is_none());
+        let c = RawConfig::parse("[admin]\n", "f.toml").unwrap();
+        assert_eq!(c.admin.unwrap().listen_addr().port(), 8450);
+        let err = RawConfig::parse("[admin]\nlisten = \"localhost\"\n", "f.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.toml:2: admin.listen: `localhost` is not an address and port, e.g. \"127.0.0.1:8450\""
+        );
+        let err = RawConfig::parse("[admin]\naccess_log_retention_days = 0\n", "f.toml").unwrap_err();
+        assert_eq!(err.line, Some(2));
     }
 }

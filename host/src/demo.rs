@@ -40,6 +40,9 @@ pub struct DemoArgs {
     /// Port of the sandbox marketplace (the autotrader plugin's manifest allows 127.0.0.1:8700).
     #[arg(long, default_value_t = 8700)]
     pub sandbox_port: u16,
+    /// Port of the admin API and dashboard on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8450)]
+    pub admin_port: u16,
 }
 
 const ADVERTISER: &str = "10008899";
@@ -163,6 +166,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     secrets.set("autotrader", "secret", "sandbox-secret");
     let app = crate::app::build_with_secrets(&config, Some(Box::new(secrets))).await?;
     let engine = &app.engine;
+    let admin = crate::admin::AdminServer::start(crate::admin::AdminState::new(
+        app.store.clone(),
+        app.engine.clone(),
+        crate::admin::AdminOptions {
+            listen: ([127, 0, 0, 1], args.admin_port).into(),
+            ..Default::default()
+        },
+        crate::admin::config_view(&config, &config_path),
+    ))
+    .await
+    .with_context(|| {
+        format!(
+            "cannot start the dashboard on 127.0.0.1:{} (is another demo running? try --admin-port 0)",
+            args.admin_port
+        )
+    })?;
+    let admin_token = crate::admin::command::demo_token(&app.store)?;
 
     println!("forecourt demo: a dealer's day\n");
     println!(
@@ -177,7 +197,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
 
     // 1. First full sync.
     let t = Instant::now();
+    engine.set_progress(crate::progress::for_command(false));
     let first = engine.sync_once().await?;
+    engine.set_progress(None);
     let pull = &first.pulls[0];
     println!(
         "\n1. First sync ({:.1} s): {} vehicles read, {} row issue(s). Auto Trader acknowledged {} listings; the Google feed lists {}.",
@@ -320,15 +342,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         feeds = dir.join("feeds/google").display(),
         plugins = plugins_dir.display(),
     );
+    println!(
+        "\nDashboard: {}/  (admin API, /metrics and docs at /api/openapi.json)\n  sign in with the demo admin token: {admin_token}",
+        admin.base_url()
+    );
     if args.once {
+        admin.shutdown().await;
         sandbox.shutdown().await;
         return Ok(crate::cli::EXIT_OK);
     }
     println!(
-        "\nThe sandbox marketplace keeps running at {} (GET /_sandbox/stock, /_sandbox/stats). Press Ctrl-C to stop.",
+        "\nThe dashboard and the sandbox marketplace keep running ({} GET /_sandbox/stock, /_sandbox/stats). Press Ctrl-C to stop.",
         sandbox.base_url()
     );
     tokio::signal::ctrl_c().await?;
+    admin.shutdown().await;
     sandbox.shutdown().await;
     Ok(crate::cli::EXIT_OK)
 }

@@ -4,10 +4,12 @@
 //! sandboxed WebAssembly components (see [`runtime`]). docs/ARCHITECTURE.md
 //! maps the modules and the path a vehicle record takes.
 
+pub mod admin;
 pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod completeness;
 pub mod config;
 pub mod contract;
 pub mod demo;
@@ -15,7 +17,9 @@ pub mod dms_sandbox;
 pub mod files;
 pub mod inspect;
 pub mod manifest;
+pub mod metrics;
 pub mod pii;
+pub mod progress;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;

@@ -14,6 +14,7 @@ use crate::runtime::types::Vehicle;
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
+pub use sqlite::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
 
 /// Store errors. The message names the operation.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,14 @@ pub enum StoreError {
         /// What was being done.
         op: &'static str,
         /// What was wrong.
+        message: String,
+    },
+    /// The change conflicts with what is stored (a name already in use).
+    #[error("store: {op}: {message}")]
+    Conflict {
+        /// What was being done.
+        op: &'static str,
+        /// What conflicts.
         message: String,
     },
     /// Opening or migrating the database failed.
@@ -392,4 +401,8 @@ pub trait Store: Send + Sync {
     fn audit_tail(&self, limit: usize) -> StoreResult<Vec<audit::StoredAudit>>;
     /// Re-compute the hash chain.
     fn audit_verify(&self) -> StoreResult<audit::Verification>;
+    /// How many vehicles wait for the planner, if the backend can tell cheaply (progress totals).
+    fn plan_backlog(&self) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
 }

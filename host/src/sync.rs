@@ -138,6 +138,12 @@ pub struct Engine {
     state: Mutex<HashMap<String, PlatformRuntime>>,
     worker_id: String,
     stopping: std::sync::atomic::AtomicBool,
+    metrics: Arc<crate::metrics::Metrics>,
+    progress: Mutex<Option<Arc<dyn crate::progress::Progress>>>,
+    /// Held for a whole cycle (scheduler turn, `sync_once`, a triggered
+    /// reconcile), so work triggered from the admin API never interleaves
+    /// with the scheduler's pulls of the same source.
+    turn: tokio::sync::Mutex<()>,
 }
 
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
@@ -180,7 +186,38 @@ impl Engine {
             state: Mutex::new(state),
             worker_id: format!("{}-{}", std::process::id(), rand::random::<u32>()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            metrics: Arc::default(),
+            progress: Mutex::new(None),
+            turn: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// What the engine counts (rendered at `/metrics`).
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// Report progress of long steps to `progress` (a terminal line), or stop reporting.
+    pub fn set_progress(&self, progress: Option<Arc<dyn crate::progress::Progress>>) {
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+    }
+
+    fn report_progress(&self, task: &str, done: u64, total: Option<u64>) {
+        if let Some(p) = &*self.progress.lock().unwrap_or_else(|e| e.into_inner()) {
+            p.update(task, done, total);
+        }
+    }
+
+    fn finish_progress(&self, task: &str) {
+        if let Some(p) = &*self.progress.lock().unwrap_or_else(|e| e.into_inner()) {
+            p.finish(task);
+        }
+    }
+
+    /// Wait for the current cycle to end and hold off the next one while
+    /// the guard lives (a reconcile triggered from the admin API).
+    pub async fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
     }
 
     /// The store.
@@ -231,10 +268,17 @@ impl Engine {
                     e.message
                 )
             })?;
-            if !self.ingest_page(source, page, &mut report)? {
+            let more = self.ingest_page(source, page, &mut report)?;
+            self.report_progress(
+                &format!("pull {}", source.id),
+                (report.created + report.updated + report.unchanged + report.removed) as u64,
+                None,
+            );
+            if !more {
                 break;
             }
         }
+        self.finish_progress(&format!("pull {}", source.id));
         Ok(report)
     }
 
@@ -321,9 +365,11 @@ impl Engine {
     /// Plan every vehicle whose content has not been planned yet.
     pub async fn plan(&self) -> EngineResult<usize> {
         let mut planned = 0;
+        let total = self.store.plan_backlog()?.map(|n| n as u64);
         loop {
             let batch = self.store.vehicles_to_plan(500)?;
             if batch.is_empty() {
+                self.finish_progress("plan");
                 return Ok(planned);
             }
             let now = now_ms();
@@ -353,6 +399,7 @@ impl Engine {
             // One transaction per batch: planning 10,000 vehicles is 20 commits, not 10,000.
             self.store.apply_plans(&plans, now)?;
             planned += plans.len();
+            self.report_progress("plan", planned as u64, total.map(|t| t.max(planned as u64)));
         }
     }
 
@@ -396,19 +443,37 @@ impl Engine {
             platform: platform.id.clone(),
             ..Default::default()
         };
+        let task = format!("deliver {}", platform.id);
+        let total = self.store.queue_depth(Some(&platform.id))? as u64;
+        let result = self.deliver_loop(platform, &mut report, &task, total).await;
+        self.finish_progress(&task);
+        result.map(|()| report)
+    }
+
+    async fn deliver_loop(
+        &self,
+        platform: &PlatformSetup,
+        report: &mut DeliveryReport,
+        task: &str,
+        total: u64,
+    ) -> EngineResult<()> {
         loop {
+            let finished = (report.done + report.retried + report.dead) as u64;
+            if total > 0 {
+                self.report_progress(task, finished, Some(total.max(finished)));
+            }
             if self.is_stopping() {
                 report.held = Some("shutting down".into());
-                return Ok(report);
+                return Ok(());
             }
             if let Some(reason) = self.store.paused(&platform.id)? {
                 report.held = Some(format!("paused: {reason}"));
-                return Ok(report);
+                return Ok(());
             }
             let wait = self.with_runtime(&platform.id, |rt| rt.breaker.wait());
             if !wait.is_zero() {
                 report.held = Some(format!("circuit open for {} ms", wait.as_millis()));
-                return Ok(report);
+                return Ok(());
             }
             let batch = platform.info.batch_size.max(1) as usize;
             let limit = if platform.is_feed() {
@@ -422,10 +487,10 @@ impl Engine {
                 .store
                 .claim_jobs(&platform.id, &self.worker_id, limit, lease, now)?;
             if jobs.is_empty() {
-                return Ok(report);
+                return Ok(());
             }
             if platform.is_feed() {
-                self.deliver_feed(platform, jobs, &mut report).await?;
+                self.deliver_feed(platform, jobs, report).await?;
             } else {
                 // Up to `concurrency` batches in flight at once, each in its
                 // own plugin instance; priorities hold because jobs were
@@ -729,6 +794,7 @@ impl Engine {
         }
         let now = now_ms();
         self.store.finish_jobs(&results, now)?;
+        self.metrics.record_results(&results, now);
         for (job, outcome) in &results {
             match outcome {
                 JobOutcome::Done { .. } => {
@@ -772,6 +838,7 @@ impl Engine {
                     )
                 })?;
             report.pages += 1;
+            self.report_progress(&format!("reconcile {}", platform.id), report.pages as u64, None);
             for item in page.items {
                 seen.insert(item.stock_id.clone(), item);
             }
@@ -850,6 +917,8 @@ impl Engine {
                 )?;
             }
         }
+        self.finish_progress(&format!("reconcile {}", platform.id));
+        self.metrics.record_reconcile(&report);
         report.planned = self.plan().await?;
         Ok(report)
     }
@@ -876,10 +945,14 @@ impl Engine {
         let mut next_pull: Vec<tokio::time::Instant> = vec![start; self.sources.len()];
         let mut next_reconcile = start + reconcile_every;
         while !self.is_stopping() {
+            let turn = self.turn.lock().await;
+            let mut failed = false;
             let now = tokio::time::Instant::now();
             for (i, source) in self.sources.iter().enumerate() {
                 if now >= next_pull[i] && !self.is_stopping() {
-                    match self.pull(source).await {
+                    let pulled = self.pull(source).await;
+                    self.metrics.record_pull(&source.id, pulled.is_ok());
+                    match pulled {
                         Ok(report) => tracing::info!(
                             source = %source.id,
                             created = report.created,
@@ -889,6 +962,7 @@ impl Engine {
                             "Source pulled."
                         ),
                         Err(error) => {
+                            failed = true;
                             tracing::error!(source = %source.id, error = %format!("{error:#}"), "Source pull failed; trying again next interval.")
                         }
                     }
@@ -896,23 +970,28 @@ impl Engine {
                 }
             }
             if let Err(error) = self.plan().await {
+                failed = true;
                 tracing::error!(error = %format!("{error:#}"), "Planning failed; trying again.");
             }
             let deliveries =
                 futures::future::join_all(self.platforms.iter().map(|p| self.deliver(p))).await;
             for (platform, result) in self.platforms.iter().zip(deliveries) {
                 if let Err(error) = result {
+                    failed = true;
                     tracing::error!(platform = %platform.id, error = %format!("{error:#}"), "Delivery failed; trying again.");
                 }
             }
             if now >= next_reconcile && !self.is_stopping() {
                 for platform in &self.platforms {
                     if let Err(error) = self.reconcile(platform).await {
+                        failed = true;
                         tracing::error!(platform = %platform.id, error = %format!("{error:#}"), "Reconciliation failed.");
                     }
                 }
                 next_reconcile = now + reconcile_every;
             }
+            self.metrics.record_cycle(!failed);
+            drop(turn);
             // Sleep until the next pull or the next due operation, at most a second.
             let mut wait = Duration::from_secs(1);
             for at in &next_pull {
@@ -931,9 +1010,18 @@ impl Engine {
 
     /// One full cycle: pull every source, plan, deliver everything due.
     pub async fn sync_once(&self) -> EngineResult<CycleReport> {
+        let _turn = self.turn.lock().await;
+        let result = self.cycle().await;
+        self.metrics.record_cycle(result.is_ok());
+        result
+    }
+
+    async fn cycle(&self) -> EngineResult<CycleReport> {
         let mut report = CycleReport::default();
         for source in &self.sources {
-            report.pulls.push(self.pull(source).await?);
+            let pulled = self.pull(source).await;
+            self.metrics.record_pull(&source.id, pulled.is_ok());
+            report.pulls.push(pulled?);
         }
         report.planned = self.plan().await?;
         // One worker per platform: a slow or failing platform never holds up the others.

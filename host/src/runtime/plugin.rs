@@ -158,6 +158,8 @@ pub struct PluginStats {
     pub instantiations: AtomicU64,
     /// Total time spent in calls, in nanoseconds.
     pub call_nanos: AtomicU64,
+    /// Call durations and failures by operation, for `/metrics`.
+    pub metrics: crate::metrics::histogram::CallMetrics,
 }
 
 /// Everything `Runtime::load` hands over.
@@ -397,6 +399,11 @@ impl Plugin {
             .stats
             .call_nanos
             .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.inner
+            .stats
+            .metrics
+            .duration
+            .observe(&[op], started.elapsed().as_secs_f64());
         match outcome {
             Ok(Ok(value)) => {
                 self.put_back(instance);
@@ -405,6 +412,7 @@ impl Plugin {
             Ok(Err(error)) => {
                 self.inner.stats.failures.fetch_add(1, Ordering::Relaxed);
                 let err = self.classify(op, error, instance.store.data());
+                self.inner.stats.metrics.failures.inc(&[op, err.kind()]);
                 tracing::warn!(plugin = %self.id(), op, error = %err, "Plugin call failed; its instance is discarded.");
                 Err(err)
             }
@@ -415,6 +423,7 @@ impl Plugin {
                     op,
                     limit_ms: limit.as_millis() as u64,
                 };
+                self.inner.stats.metrics.failures.inc(&[op, err.kind()]);
                 tracing::warn!(plugin = %self.id(), op, error = %err, "Plugin call failed; its instance is discarded.");
                 Err(err)
             }

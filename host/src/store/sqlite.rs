@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 
+mod admin;
+pub use admin::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -86,7 +89,11 @@ impl SqliteStore {
             .map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
-        Migrations::new(vec![M::up(include_str!("schema.sql"))])
+        Migrations::new(vec![
+            M::up(include_str!("schema.sql")),
+            M::up(include_str!("admin.sql")),
+            M::up(include_str!("observed_at.sql")),
+        ])
             .to_latest(conn)
             .map_err(|e| format!("migration failed: {e}"))
     }
@@ -300,7 +307,8 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
             let inserted = tx
                     .execute(
                         "INSERT INTO jobs (platform, stock_id, kind, idempotency_key, priority, state, attempts, run_at, listing_hash, seen_at, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7, ?8, ?9)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7,
+                                 MAX(?8, COALESCE((SELECT observed_at FROM listings WHERE stock_id = ?2 AND platform = ?1), 0)), ?9)
                          ON CONFLICT(idempotency_key) DO UPDATE SET state = 'available', run_at = MIN(run_at, ?6)
                            WHERE state = 'superseded'",
                         params![
@@ -462,7 +470,7 @@ impl Store for SqliteStore {
                 Observed::Missing => {
                     tx.execute(
                         "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending',
-                           generation = generation + 1, updated_at = ?3
+                           generation = generation + 1, updated_at = ?3, observed_at = ?3
                          WHERE stock_id = ?1 AND platform = ?2",
                         params![stock_id, platform, now],
                     )
@@ -473,10 +481,10 @@ impl Store for SqliteStore {
                     // Forget the published hash: what the platform shows is not
                     // what we last sent, so the planner sends it again.
                     tx.execute(
-                        "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at)
-                         VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5)
+                        "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
+                         VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5, ?5)
                          ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
-                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5",
+                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5, observed_at = ?5",
                         params![stock_id, platform, state, remote_id, now],
                     )
                     .map_err(db("record observed"))?;
@@ -1069,6 +1077,14 @@ impl Store for SqliteStore {
                 });
             }
             Ok(Verification::Intact { entries: count })
+        })
+    }
+
+    fn plan_backlog(&self) -> StoreResult<Option<i64>> {
+        self.with(|c| {
+            c.query_row("SELECT COUNT(*) FROM vehicles WHERE plan_needed = 1", [], |r| r.get(0))
+                .map(Some)
+                .map_err(db("plan backlog"))
         })
     }
 }
