@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// Data quality rules, normalisation and personal-data handling (docs/quality.md).
+    #[serde(default)]
+    pub quality: crate::quality::config::RawQuality,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -125,6 +128,9 @@ pub struct RawPlatform {
     /// The operator's grants to this plugin.
     #[serde(default)]
     pub grants: OperatorGrants,
+    /// Quality rule overrides for this platform (docs/quality.md).
+    #[serde(default)]
+    pub quality: crate::quality::config::RawRules,
 }
 
 /// `[platform.feed]`
@@ -174,6 +180,9 @@ impl RawConfig {
         resolve(&mut config.data_dir);
         resolve(&mut config.plugins_dir);
         if let Some(p) = &mut config.secrets_file {
+            resolve(p);
+        }
+        if let Some(p) = &mut config.quality.terminology_file {
             resolve(p);
         }
         for s in &mut config.sources {
@@ -287,6 +296,7 @@ impl RawConfig {
                 ));
             }
         }
+        crate::quality::config::validate(self, text, file)?;
         Ok(())
     }
 

@@ -15,6 +15,8 @@ pub mod files;
 pub mod inspect;
 pub mod manifest;
 pub mod pii;
+pub mod preview;
+pub mod quality;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;
