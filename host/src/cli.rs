@@ -71,6 +71,13 @@ pub enum Command {
     DeadLetters(crate::commands::DeadLetterCommand),
     /// Run the local marketplace that emulates the Auto Trader-style API, with fault injection.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Show exactly what each platform would receive, with validation results and a diff against what is published.
+    Preview(crate::preview::PreviewArgs),
+    /// Listing completeness per vehicle and platform, aggregated per platform.
+    Completeness(crate::preview::CompletenessArgs),
+    /// Data-quality rules and operator actions.
+    #[command(subcommand)]
+    Quality(crate::preview::QualityCommand),
 }
 
 /// `forecourt plugin ...`
@@ -165,6 +172,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Preview(args) => crate::preview::preview(args).await,
+        Command::Completeness(args) => crate::preview::completeness(args).await,
+        Command::Quality(cmd) => crate::preview::quality(cmd).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

@@ -309,3 +309,29 @@ pub fn regressed(verdict: &Verdict) -> bool {
         .iter()
         .any(|j| j.finding.rule == id::MILEAGE_REGRESSION)
 }
+
+/// For `forecourt status`: the listings held back and the first reason of each.
+pub fn print_blocked(store: &dyn Store, platforms: &[String]) -> StoreResult<()> {
+    for platform in platforms {
+        let blocked: Vec<_> = store
+            .listings(platform)?
+            .into_iter()
+            .filter(|l| l.lifecycle == "blocked")
+            .collect();
+        if blocked.is_empty() {
+            continue;
+        }
+        println!("{} listing(s) blocked on {platform} (forecourt preview --vehicle ID shows all findings):", blocked.len());
+        for l in blocked.iter().take(10) {
+            let issues: Vec<ValidationIssue> =
+                serde_json::from_str(l.issues.as_deref().unwrap_or("[]")).unwrap_or_default();
+            let first = issues
+                .iter()
+                .find(|i| matches!(i.severity, WitSeverity::Error))
+                .map(|i| format!("{}: {}", i.field, i.message))
+                .unwrap_or_default();
+            println!("  {:<12} {first}", l.stock_id);
+        }
+    }
+    Ok(())
+}
