@@ -43,7 +43,15 @@ pub async fn build_with_secrets(
     config: &RawConfig,
     extra: Option<Box<dyn SecretStore>>,
 ) -> anyhow::Result<App> {
-    let store = open_store(config)?;
+    build_on_store(config, extra, open_store(config)?).await
+}
+
+/// As [`build_with_secrets`], on a store the caller opened (the dry run's scratch copy).
+pub async fn build_on_store(
+    config: &RawConfig,
+    extra: Option<Box<dyn SecretStore>>,
+    store: Arc<SqliteStore>,
+) -> anyhow::Result<App> {
     let mut layers: Vec<Box<dyn SecretStore>> = Vec::new();
     if let Some(extra) = extra {
         layers.push(extra);
@@ -145,7 +153,13 @@ pub async fn build_with_secrets(
             concurrency: *raw.concurrency.get_ref(),
         });
     }
-    let engine = Arc::new(Engine::new(store.clone() as Arc<dyn Store>, sources, platforms));
+    let mut engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
+    engine.set_quality(crate::quality::Quality::from_config(
+        config,
+        "forecourt.toml",
+        store.clone() as Arc<dyn Store>,
+    )?);
+    let engine = Arc::new(engine);
     Ok(App {
         store,
         runtime,

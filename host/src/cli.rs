@@ -74,6 +74,13 @@ pub enum Command {
     /// Manage admin API tokens (create, list, revoke).
     #[command(subcommand)]
     Admin(crate::admin::command::AdminCommand),
+    /// Show exactly what each platform would receive, with validation results and a diff against what is published.
+    Preview(crate::preview::PreviewArgs),
+    /// Listing completeness per vehicle and platform, aggregated per platform.
+    Completeness(crate::preview::CompletenessArgs),
+    /// Data-quality rules and operator actions.
+    #[command(subcommand)]
+    Quality(crate::preview::QualityCommand),
 }
 
 /// `forecourt plugin ...`
@@ -169,6 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
         Command::Admin(cmd) => crate::admin::command::run(cmd).await,
+        Command::Preview(args) => crate::preview::preview(args).await,
+        Command::Completeness(args) => crate::preview::completeness(args).await,
+        Command::Quality(cmd) => crate::preview::quality(cmd).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

@@ -36,6 +36,9 @@ pub struct SyncArgs {
     /// Run one full cycle (pull, plan, deliver) and exit.
     #[arg(long)]
     pub once: bool,
+    /// Plan one cycle and print every operation without sending anything or changing the store.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -140,6 +143,9 @@ fn operator() -> String {
 
 /// `forecourt sync --once`
 pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
+    if args.dry_run {
+        return crate::preview::dry_run(&args.config, args.json).await;
+    }
     anyhow::ensure!(
         args.once,
         "`forecourt sync` needs --once (use `forecourt run` for the scheduler)"
@@ -382,6 +388,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
                 .unwrap_or_else(|| "never".into())
         );
     }
+    crate::quality::gate::print_blocked(store.as_ref(), &platforms)?;
     if discrepancies.is_empty() {
         println!("no discrepancies: nothing sold or removed is still advertised");
     } else {

@@ -35,6 +35,9 @@ pub struct RawConfig {
     /// The admin API, metrics and dashboard (`[admin]`); not started when absent.
     #[serde(default)]
     pub admin: Option<RawAdmin>,
+    /// Data quality rules, normalisation and personal-data handling (docs/quality.md).
+    #[serde(default)]
+    pub quality: crate::quality::config::RawQuality,
 }
 
 /// `[admin]`
@@ -160,6 +163,9 @@ pub struct RawPlatform {
     /// The operator's grants to this plugin.
     #[serde(default)]
     pub grants: OperatorGrants,
+    /// Quality rule overrides for this platform (docs/quality.md).
+    #[serde(default)]
+    pub quality: crate::quality::config::RawRules,
 }
 
 /// `[platform.feed]`
@@ -209,6 +215,9 @@ impl RawConfig {
         resolve(&mut config.data_dir);
         resolve(&mut config.plugins_dir);
         if let Some(p) = &mut config.secrets_file {
+            resolve(p);
+        }
+        if let Some(p) = &mut config.quality.terminology_file {
             resolve(p);
         }
         for s in &mut config.sources {
@@ -342,6 +351,7 @@ impl RawConfig {
                 ));
             }
         }
+        crate::quality::config::validate(self, text, file)?;
         Ok(())
     }
 

@@ -20,6 +20,8 @@ pub mod manifest;
 pub mod metrics;
 pub mod pii;
 pub mod progress;
+pub mod preview;
+pub mod quality;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;

@@ -4,14 +4,14 @@
 use regex::Regex;
 use std::sync::OnceLock;
 
-fn email() -> &'static Regex {
+pub(crate) fn email() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b").expect("valid regex")
     })
 }
 
-fn phone() -> &'static Regex {
+pub(crate) fn phone() -> &'static Regex {
     // UK numbers: +44 or 0, then 9 to 10 more digits with optional spaces,
     // dashes or brackets. Long enough not to match prices or mileages.
     static RE: OnceLock<Regex> = OnceLock::new();

@@ -325,8 +325,8 @@ pub enum Observed {
     },
 }
 
-/// The store's operations.
-pub trait Store: Send + Sync {
+/// The store's operations (data-quality state: [`crate::quality::QualityStore`]).
+pub trait Store: Send + Sync + crate::quality::QualityStore {
     /// Record what reconciliation saw and make the planner look at the vehicle again.
     fn record_observed(
         &self,

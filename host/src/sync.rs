@@ -144,6 +144,7 @@ pub struct Engine {
     /// reconcile), so work triggered from the admin API never interleaves
     /// with the scheduler's pulls of the same source.
     turn: tokio::sync::Mutex<()>,
+    quality: crate::quality::Quality,
 }
 
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
@@ -189,6 +190,7 @@ impl Engine {
             metrics: Arc::default(),
             progress: Mutex::new(None),
             turn: tokio::sync::Mutex::new(()),
+            quality: crate::quality::Quality::default(),
         }
     }
 
@@ -218,6 +220,16 @@ impl Engine {
     /// the guard lives (a reconcile triggered from the admin API).
     pub async fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.turn.lock().await
+    }
+
+    /// Use this quality pipeline (the default applies the built-in rules and measures no images).
+    pub fn set_quality(&mut self, quality: crate::quality::Quality) {
+        self.quality = quality;
+    }
+
+    /// The quality pipeline every listing passes before it is planned.
+    pub fn quality(&self) -> &crate::quality::Quality {
+        &self.quality
     }
 
     /// The store.
@@ -374,12 +386,21 @@ impl Engine {
             }
             let now = now_ms();
             let mut plans = Vec::with_capacity(batch.len());
+            // Quality checks run before the planner emits any operation.
+            let mut gate = crate::quality::Gate::open(&self.quality, self.store.as_ref(), &batch)?;
             for vehicle in batch {
+                let prepared = gate.prepare(&vehicle);
                 let mut listings = Vec::with_capacity(self.platforms.len());
+                let mut regressed = false;
                 for platform in &self.platforms {
-                    let rendered = self
-                        .render(platform, &vehicle.record, planner::advertisable(&vehicle))
-                        .await?;
+                    let rendered = match &prepared {
+                        None => Rendered::NotAdvertisable,
+                        Some(prepared) => {
+                            let verdict = gate.check(prepared, platform);
+                            regressed |= crate::quality::gate::regressed(&verdict);
+                            crate::quality::render(platform, &verdict).await
+                        }
+                    };
                     let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
                     listings.push(planner::plan(
                         &vehicle,
@@ -390,6 +411,9 @@ impl Engine {
                         now,
                     ));
                 }
+                if let Some(prepared) = &prepared {
+                    gate.accept_mileage(prepared, regressed);
+                }
                 plans.push(VehiclePlan {
                     stock_id: vehicle.record.stock_id.clone(),
                     content_hash: vehicle.content_hash.clone(),
@@ -398,12 +422,14 @@ impl Engine {
             }
             // One transaction per batch: planning 10,000 vehicles is 20 commits, not 10,000.
             self.store.apply_plans(&plans, now)?;
+            gate.finish(self.store.as_ref(), now)?;
             planned += plans.len();
             self.report_progress("plan", planned as u64, total.map(|t| t.max(planned as u64)));
         }
     }
 
-    /// Transform one vehicle for a platform, hub-only data removed.
+    /// Check and transform one vehicle for a platform as planning would
+    /// (hub-only data removed, quality rules applied), without side effects.
     pub async fn render(
         &self,
         platform: &PlatformSetup,
@@ -413,26 +439,15 @@ impl Engine {
         if !advertisable {
             return Ok(Rendered::NotAdvertisable);
         }
-        let mut outgoing = vehicle.clone();
-        if outgoing.hub_only.take().is_some() {
-            // Record that something was stripped, never what.
-            tracing::debug!(platform = %platform.id, stock_id = %vehicle.stock_id, "Hub-only data removed before transform.");
-        }
-        Ok(
-            match platform.plugin.transform(&platform.config, &outgoing).await {
-                Ok(Ok(t)) => Rendered::Listing {
-                    hash: planner::body_hash(&t.listing.body),
-                    body: t.listing.body,
-                    warnings: t.warnings,
-                },
-                Ok(Err(issues)) => Rendered::Blocked(issues),
-                Err(e) => Rendered::Blocked(vec![crate::runtime::types::ValidationIssue {
-                    field: format!("{}:transform", platform.id),
-                    severity: crate::runtime::types::Severity::Error,
-                    message: e.to_string(),
-                }]),
-            },
-        )
+        let prepared = self.quality.prepare(vehicle);
+        let facts = crate::quality::Facts {
+            today: Some(crate::quality::gate::uk_today()),
+            ..Default::default()
+        };
+        let verdict = self
+            .quality
+            .check(&prepared, &platform.id, &platform.info, &facts);
+        Ok(crate::quality::render(platform, &verdict).await)
     }
 
     // ----- deliver -----

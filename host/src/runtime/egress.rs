@@ -660,7 +660,7 @@ async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, H
     Err(last.unwrap_or(HttpError::DestinationNotFound))
 }
 
-fn tls_config() -> Arc<rustls::ClientConfig> {
+pub(crate) fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {

@@ -15,6 +15,7 @@ use std::sync::Mutex;
 
 mod admin;
 pub use admin::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
+mod quality;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -93,6 +94,7 @@ impl SqliteStore {
             M::up(include_str!("schema.sql")),
             M::up(include_str!("admin.sql")),
             M::up(include_str!("observed_at.sql")),
+            M::up(include_str!("quality.sql")),
         ])
             .to_latest(conn)
             .map_err(|e| format!("migration failed: {e}"))
