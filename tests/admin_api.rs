@@ -299,7 +299,7 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
         let base = format!("{family}{{{}}}", key_labels.join(","));
         match suffix {
             "_bucket" => {
-                let le = le.expect("buckets have le");
+                let le = le.as_deref().expect("buckets have le");
                 let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().expect(&at) };
                 histograms.entry(base.clone()).or_default().push((bound, value));
             }
@@ -309,8 +309,8 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
             _ => assert!(le.is_none(), "{at}: le outside a bucket"),
         }
         let mut key_labels = key_labels;
-        if suffix == "_bucket" {
-            key_labels.push(format!("le={:?}", histograms[&base].last().unwrap().0.to_string()));
+        if let Some(le) = &le {
+            key_labels.push(format!("le={le:?}"));
         }
         let key = format!("{name}{{{}}}", key_labels.join(","));
         assert!(samples.insert(key, value).is_none(), "{at}: duplicate series");

@@ -148,12 +148,7 @@ impl AdminServer {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "The admin API listens beyond loopback over plain HTTP: put it behind a TLS proxy.");
         }
-        let retention = state.options.access_log_retention.as_millis() as i64;
-        match state.store.prune_access_log(now_ms() - retention) {
-            Ok(n) if n > 0 => tracing::info!(pruned = n, "Old access-log rows removed."),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "Cannot prune the access log."),
-        }
+        prune_access_log(&state);
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(serve(listener, Arc::new(state), stopped));
         tracing::info!(%addr, "Admin API and dashboard listening.");
@@ -189,10 +184,23 @@ impl Drop for AdminServer {
     }
 }
 
+/// Remove access-log rows past their retention (at start, then hourly).
+fn prune_access_log(state: &AdminState) {
+    let retention = state.options.access_log_retention.as_millis() as i64;
+    match state.store.prune_access_log(now_ms() - retention) {
+        Ok(n) if n > 0 => tracing::info!(pruned = n, "Old access-log rows removed."),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "Cannot prune the access log."),
+    }
+}
+
 async fn serve(listener: TcpListener, state: Arc<AdminState>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
+    let hour = Duration::from_secs(3600);
+    let mut prune = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
     loop {
         tokio::select! {
+            _ = prune.tick() => prune_access_log(&state),
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     let state = state.clone();

@@ -47,7 +47,7 @@ pub struct DemoArgs {
 
 const ADVERTISER: &str = "10008899";
 
-fn config_text(plugins_dir: &Path, sandbox_url: &str) -> String {
+fn config_text(plugins_dir: &Path, sandbox_url: &str, admin_port: u16) -> String {
     format!(
         r#"# Written by `forecourt demo`. Try: forecourt status --config {{this file}}
 data_dir = "."
@@ -74,6 +74,10 @@ id = "google"
 plugin = "google-vehicle-ads"
 config = {{ store_code = "dealer-001", format = "tsv", link_template = "https://www.forecourt-demo.example/used-cars/{{stock_id}}", google_product_category = "916" }}
 feed = {{ directory = "feeds/google" }}
+
+# The admin API, /metrics and the dashboard (`forecourt run` serves them too).
+[admin]
+listen = "127.0.0.1:{admin_port}"
 "#,
         plugins = plugins_dir.display()
     )
@@ -159,7 +163,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let mut stock = crate::sample::sample_stock(args.vehicles, 2026);
     export(dir, &stock)?;
     let config_path = dir.join("forecourt.toml");
-    std::fs::write(&config_path, config_text(&plugins_dir, &sandbox.base_url()))?;
+    std::fs::write(
+        &config_path,
+        config_text(&plugins_dir, &sandbox.base_url(), args.admin_port),
+    )?;
     let config = RawConfig::load(&config_path)?;
     let secrets = MemorySecrets::default();
     secrets.set("autotrader", "key", "sandbox-key");

@@ -459,7 +459,12 @@ impl Engine {
             ..Default::default()
         };
         let task = format!("deliver {}", platform.id);
-        let total = self.store.queue_depth(Some(&platform.id))? as u64;
+        let reporting = self.progress.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let total = if reporting {
+            self.store.queue_depth(Some(&platform.id))? as u64
+        } else {
+            0
+        };
         let result = self.deliver_loop(platform, &mut report, &task, total).await;
         self.finish_progress(&task);
         result.map(|()| report)

@@ -1458,6 +1458,43 @@ mod tests {
     }
 
     #[test]
+    fn a_corrective_job_is_timed_from_when_the_drift_was_seen() {
+        let s = SqliteStore::in_memory().unwrap();
+        let v = stock().remove(0);
+        s.ingest(&batch(vec![Change::Upsert(Box::new(v.clone()))], "a", false), 1)
+            .unwrap();
+        let plan = |key: &str| VehiclePlan {
+            stock_id: v.stock_id.clone(),
+            content_hash: content_hash(&v),
+            listings: vec![PlannedListing {
+                stock_id: v.stock_id.clone(),
+                platform: "p".into(),
+                desired_state: "live".into(),
+                desired: Some(("h".into(), "{}".into())),
+                issues: vec![],
+                blocked: false,
+                job: Some(NewJob {
+                    kind: "create".into(),
+                    idempotency_key: key.into(),
+                    priority: 1,
+                    run_at: 0,
+                    listing_hash: Some("h".into()),
+                    seen_at: 1,
+                }),
+            }],
+        };
+        s.apply_plans(&[plan("k1")], 2).unwrap();
+        let job = s.claim_jobs("p", "w", 10, 1000, 3).unwrap().remove(0);
+        assert_eq!(job.seen_at, 1, "a DMS change is timed from when it was seen");
+        s.finish_jobs(&[(job, JobOutcome::Done { remote_id: Some("r".into()) })], 4)
+            .unwrap();
+        s.record_observed(&v.stock_id, "p", &Observed::Missing, 1000).unwrap();
+        s.apply_plans(&[plan("k2")], 1001).unwrap();
+        let job = s.claim_jobs("p", "w", 10, 1000, 1002).unwrap().remove(0);
+        assert_eq!(job.seen_at, 1000, "not from the months-old DMS change");
+    }
+
+    #[test]
     fn kv_is_namespaced_per_plugin() {
         let s = SqliteStore::in_memory().unwrap();
         s.set("a", "k", b"1").unwrap();
