@@ -71,6 +71,9 @@ pub enum Command {
     DeadLetters(crate::commands::DeadLetterCommand),
     /// Run the local marketplace that emulates the Auto Trader-style API, with fault injection.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Send a test alert through every channel, or show the alerts firing.
+    #[command(subcommand)]
+    Alerts(crate::alerts::command::AlertsCommand),
 }
 
 /// `forecourt plugin ...`
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Alerts(cmd) => crate::alerts::command::run(cmd).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

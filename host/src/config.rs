@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// Alerting (`[alerts]`): rules and channels; absent means no alerts.
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::config::RawAlerts>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -149,7 +152,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
+pub(crate) fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
     (span.end > 0).then(|| text[..span.start.min(text.len())].matches('\n').count() + 1)
 }
 
@@ -185,6 +188,9 @@ impl RawConfig {
             if let Some(RawFeed { directory: Some(d) }) = &mut p.feed {
                 resolve(d);
             }
+        }
+        if let Some(alerts) = &mut config.alerts {
+            alerts.resolve_paths(base);
         }
         Ok(config)
     }
@@ -286,6 +292,9 @@ impl RawConfig {
                     "needs max_attempts >= 1, base_ms >= 1 and cap_ms >= base_ms".into(),
                 ));
             }
+        }
+        if let Some(alerts) = &self.alerts {
+            alerts.validate(text, file)?;
         }
         Ok(())
     }
