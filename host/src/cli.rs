@@ -81,6 +81,9 @@ pub enum Command {
     /// Data-quality rules and operator actions.
     #[command(subcommand)]
     Quality(crate::preview::QualityCommand),
+    /// Send a test alert through every channel, or show the alerts firing.
+    #[command(subcommand)]
+    Alerts(crate::alerts::command::AlertsCommand),
 }
 
 /// `forecourt plugin ...`
@@ -179,6 +182,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Preview(args) => crate::preview::preview(args).await,
         Command::Completeness(args) => crate::preview::completeness(args).await,
         Command::Quality(cmd) => crate::preview::quality(cmd).await,
+        Command::Alerts(cmd) => crate::alerts::command::run(cmd).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

@@ -203,6 +203,7 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
 pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
+    let alerting = crate::alerts::for_run(&config, &app)?;
     if args.check {
         println!(
             "{}: configuration valid; {} source(s) and {} platform(s) loaded and reviewed",
@@ -219,9 +220,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     );
     let admin = start_admin(&config, &args.config.config, &app).await?;
     let engine = &app.engine;
-    let mut run = std::pin::pin!(engine.run(std::time::Duration::from_secs(
-        args.reconcile_minutes.max(1) * 60
-    )));
+    let mut run = std::pin::pin!(crate::alerts::beside(
+        alerting.as_ref(),
+        engine.run(std::time::Duration::from_secs(
+            args.reconcile_minutes.max(1) * 60
+        ))
+    ));
     tokio::select! {
         _ = &mut run => {}
         _ = shutdown_signal() => {

@@ -38,6 +38,9 @@ pub struct RawConfig {
     /// Data quality rules, normalisation and personal-data handling (docs/quality.md).
     #[serde(default)]
     pub quality: crate::quality::config::RawQuality,
+    /// Alerting (`[alerts]`): rules and channels; absent means no alerts.
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::config::RawAlerts>,
 }
 
 /// `[admin]`
@@ -190,7 +193,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
+pub(crate) fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
     (span.end > 0).then(|| text[..span.start.min(text.len())].matches('\n').count() + 1)
 }
 
@@ -229,6 +232,9 @@ impl RawConfig {
             if let Some(RawFeed { directory: Some(d) }) = &mut p.feed {
                 resolve(d);
             }
+        }
+        if let Some(alerts) = &mut config.alerts {
+            alerts.resolve_paths(base);
         }
         Ok(config)
     }
@@ -352,6 +358,9 @@ impl RawConfig {
             }
         }
         crate::quality::config::validate(self, text, file)?;
+        if let Some(alerts) = &self.alerts {
+            alerts.validate(text, file)?;
+        }
         Ok(())
     }
 

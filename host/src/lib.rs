@@ -5,6 +5,7 @@
 //! maps the modules and the path a vehicle record takes.
 
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod bench;
 pub mod cli;

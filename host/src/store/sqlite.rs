@@ -16,6 +16,7 @@ use std::sync::Mutex;
 mod admin;
 pub use admin::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
 mod quality;
+mod alerts;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -95,6 +96,7 @@ impl SqliteStore {
             M::up(include_str!("admin.sql")),
             M::up(include_str!("observed_at.sql")),
             M::up(include_str!("quality.sql")),
+            M::up(include_str!("alerts.sql")),
         ])
             .to_latest(conn)
             .map_err(|e| format!("migration failed: {e}"))
