@@ -118,7 +118,12 @@ pub fn build_feed_outputs(feed: &RawFeed, ctx: &BuildContext) -> anyhow::Result<
             dir.clone(),
         ))));
     }
-    if feed.serve.is_some() {
+    if let Some(serve) = &feed.serve {
+        // The server checks requests against these: fail at start, not at the first fetch.
+        serve
+            .credentials()
+            .map_err(|e| anyhow::anyhow!("serve.{}: {}", e.key, e.message))?
+            .check_secrets(ctx)?;
         outputs.push(FeedOutput::Sink(Arc::new(ServedSink::new(served_dir(
             &ctx.data_dir,
             &ctx.owner,
