@@ -2,13 +2,14 @@
 //! plugin runtime (with the store as plugin key-value backend and layered
 //! secrets), loaded plugins and the sync engine.
 
-use crate::config::{plugin_config_json, RawConfig, RawFeed};
+use crate::config::{plugin_config_json, RawConfig};
 use crate::contract::World;
 use crate::runtime::secrets::{EnvSecrets, FileSecrets, LayeredSecrets, SecretStore};
 use crate::runtime::{Runtime, RuntimeOptions};
 use crate::store::{SqliteStore, Store};
 use crate::sync::planner::Timing;
-use crate::sync::{DocumentSource, Engine, FeedOutput, PlatformSetup, SourceSetup};
+use crate::sync::{Engine, FeedOutput, PlatformSetup, SourceSetup};
+use crate::transport::BuildContext;
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct App {
     pub runtime: Runtime,
     /// The engine (shared with the admin server's background runs).
     pub engine: Arc<Engine>,
+    /// The layered secret store (plugins, transports, the feed server).
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 /// The database file inside a data directory.
@@ -61,12 +64,18 @@ pub async fn build_on_store(
         FileSecrets::load(file)?; // fail at start, not at the first request
         layers.push(Box::new(FileSecrets::new(file)));
     }
+    let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets(layers));
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: Some(config.data_dir.join("cache")),
         kv: store.clone(),
-        secrets: Arc::new(LayeredSecrets(layers)),
+        secrets: secrets.clone(),
         pooling: true,
     })?;
+    let transport_context = |owner: &str| BuildContext {
+        owner: owner.to_string(),
+        data_dir: config.data_dir.clone(),
+        secrets: secrets.clone(),
+    };
 
     let mut sources = Vec::new();
     for (i, raw) in config.sources.iter().enumerate() {
@@ -87,7 +96,7 @@ pub async fn build_on_store(
         let info = plugin.source_info().await?;
         anyhow::ensure!(
             !info.needs_document || raw.document.is_some(),
-            "source[{i}] `{}`: plugin `{}` parses an export file: set `document = {{ file = \"...\" }}`",
+            "source[{i}] `{}`: plugin `{}` parses an export file: set `document` (a file, directory, url or sftp; see docs/feeds.md)",
             raw.id.get_ref(),
             raw.plugin.get_ref()
         );
@@ -98,7 +107,14 @@ pub async fn build_on_store(
             document: raw
                 .document
                 .as_ref()
-                .map(|d| DocumentSource::File(d.file.clone())),
+                .map(|d| {
+                    crate::transport::setup::build_document(
+                        d.get_ref(),
+                        &transport_context(raw.id.get_ref()),
+                    )
+                })
+                .transpose()
+                .with_context(|| format!("source[{i}] `{}` document", raw.id.get_ref()))?,
             snapshot_grace: Duration::from_secs(raw.snapshot_grace_secs),
             max_snapshot_shrink: *raw.max_snapshot_shrink.get_ref(),
             interval: Duration::from_secs(*raw.interval_secs.get_ref()),
@@ -122,13 +138,13 @@ pub async fn build_on_store(
             plugin.world()
         );
         let info = plugin.platform_info().await?;
-        let mut feed_outputs = Vec::new();
-        if let Some(RawFeed {
-            directory: Some(dir),
-        }) = &raw.feed
-        {
-            feed_outputs.push(FeedOutput::Directory(dir.clone()));
-        }
+        let mut feed_outputs = match &raw.feed {
+            Some(feed) => {
+                crate::transport::setup::build_feed_outputs(feed, &transport_context(&id))
+                    .with_context(|| format!("platform[{i}] `{id}` feed"))?
+            }
+            None => Vec::new(),
+        };
         if matches!(
             info.kind,
             crate::runtime::platform_api::PlatformKind::FeedFile
@@ -164,5 +180,6 @@ pub async fn build_on_store(
         store,
         runtime,
         engine,
+        secrets,
     })
 }

@@ -213,6 +213,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         );
         return Ok(EXIT_OK);
     }
+    // Platforms fetch served feeds from here while the scheduler runs.
+    let _feed_server = crate::transport::setup::start_feed_server(
+        &config,
+        app.engine.platforms(),
+        app.store.clone() as std::sync::Arc<dyn Store>,
+        app.secrets.clone(),
+    )
+    .await?;
     tracing::info!(
         sources = app.engine.sources().len(),
         platforms = app.engine.platforms().len(),

@@ -41,6 +41,9 @@ pub struct RawConfig {
     /// Alerting (`[alerts]`): rules and channels; absent means no alerts.
     #[serde(default)]
     pub alerts: Option<crate::alerts::config::RawAlerts>,
+    /// The HTTP(S) server for platforms' `feed.serve` (see docs/feeds.md).
+    #[serde(default)]
+    pub feed_server: Option<crate::transport::server::FeedServerConfig>,
 }
 
 /// `[admin]`
@@ -98,7 +101,7 @@ pub struct RawSource {
     pub config: toml::Table,
     /// An export file the host reads and hands to the plugin.
     #[serde(default)]
-    pub document: Option<RawDocument>,
+    pub document: Option<Spanned<RawDocument>>,
     /// How long a vehicle may be absent from full snapshots before it counts as removed.
     #[serde(default = "default_grace")]
     pub snapshot_grace_secs: u64,
@@ -110,12 +113,37 @@ pub struct RawSource {
     pub grants: OperatorGrants,
 }
 
-/// Where a source's document comes from.
+/// Where a source's document comes from: exactly one of these.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDocument {
     /// A file on this machine (relative to the config file).
-    pub file: PathBuf,
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// The newest complete file in a watched drop directory.
+    #[serde(default)]
+    pub directory: Option<crate::transport::directory::DirectoryConfig>,
+    /// An HTTP(S) URL, fetched with conditional GET.
+    #[serde(default)]
+    pub url: Option<crate::transport::http::UrlConfig>,
+    /// A file on an SFTP server.
+    #[serde(default)]
+    pub sftp: Option<crate::transport::sftp_pickup::SftpPickupConfig>,
+}
+
+impl RawDocument {
+    /// Which pickup this is (for status pages: no paths, hosts or credentials).
+    pub fn kind(&self) -> &'static str {
+        if self.file.is_some() {
+            "file"
+        } else if self.directory.is_some() {
+            "directory"
+        } else if self.url.is_some() {
+            "url"
+        } else {
+            "sftp"
+        }
+    }
 }
 
 fn default_interval() -> Spanned<u64> {
@@ -177,6 +205,12 @@ pub struct RawPlatform {
 pub struct RawFeed {
     /// Write the feed atomically into this directory (relative to the config file).
     pub directory: Option<PathBuf>,
+    /// Serve the feed over HTTP(S) from the `[feed_server]`.
+    #[serde(default)]
+    pub serve: Option<crate::transport::served::ServeConfig>,
+    /// Upload the feed by SFTP.
+    #[serde(default)]
+    pub sftp: Option<crate::transport::sftp_upload::SftpUploadConfig>,
 }
 
 /// A configuration error naming file, line and key.
@@ -225,13 +259,25 @@ impl RawConfig {
         }
         for s in &mut config.sources {
             if let Some(d) = &mut s.document {
-                resolve(&mut d.file);
+                if let Some(f) = &mut d.get_mut().file {
+                    resolve(f);
+                }
+                crate::transport::setup::resolve_document(d.get_mut(), base);
             }
         }
         for p in &mut config.platforms {
-            if let Some(RawFeed { directory: Some(d) }) = &mut p.feed {
+            if let Some(RawFeed {
+                directory: Some(d), ..
+            }) = &mut p.feed
+            {
                 resolve(d);
             }
+            if let Some(feed) = &mut p.feed {
+                crate::transport::setup::resolve_feed(feed, base);
+            }
+        }
+        if let Some(server) = &mut config.feed_server {
+            server.resolve_paths(base);
         }
         if let Some(alerts) = &mut config.alerts {
             alerts.resolve_paths(base);
@@ -296,6 +342,16 @@ impl RawConfig {
                     format!("is {shrink}; a share from 0 to 1 (0.3 = 30%)"),
                 ));
             }
+            if let Some(document) = &s.document {
+                crate::transport::setup::validate_document(document).map_err(|e| {
+                    err(e.span, format!("source[{i}].document.{}", e.key), e.message)
+                })?;
+            }
+        }
+        if let Some(server) = &self.feed_server {
+            server
+                .validate()
+                .map_err(|e| err(e.span, format!("feed_server.{}", e.key), e.message))?;
         }
         for (i, p) in self.platforms.iter().enumerate() {
             if !valid_id(p.id.get_ref()) {
@@ -335,6 +391,11 @@ impl RawConfig {
                     format!("platform[{i}].retry"),
                     "needs max_attempts >= 1, base_ms >= 1 and cap_ms >= base_ms".into(),
                 ));
+            }
+            if let Some(feed) = &p.feed {
+                crate::transport::setup::validate_feed(feed, self.feed_server.is_some()).map_err(
+                    |e| err(e.span, format!("platform[{i}].feed.{}", e.key), e.message),
+                )?;
             }
         }
         if let Some(admin) = &self.admin {

@@ -28,3 +28,4 @@ pub mod sample;
 pub mod sandbox;
 pub mod store;
 pub mod sync;
+pub mod transport;

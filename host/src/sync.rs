@@ -28,6 +28,8 @@ use std::time::Duration;
 pub enum FeedOutput {
     /// Written atomically into this directory.
     Directory(PathBuf),
+    /// Delivered by a transport (served over HTTP, uploaded by SFTP, ...).
+    Sink(Arc<dyn crate::transport::FeedSink>),
 }
 
 /// One platform as the engine runs it.
@@ -63,6 +65,21 @@ impl PlatformSetup {
 pub enum DocumentSource {
     /// A file the host reads (the watched export path).
     File(PathBuf),
+    /// Fetched by a transport (drop directory, URL, SFTP); see `transport`.
+    Pickup(Arc<dyn crate::transport::Pickup>),
+}
+
+/// A source plugin answered a pull with an error (for an export file: it
+/// cannot be parsed at all, and nothing was stored).
+#[derive(Debug, thiserror::Error)]
+#[error("source {source_id} pull failed ({class}): {message}")]
+pub struct PullRefused {
+    /// Source id.
+    pub source_id: String,
+    /// Error class name.
+    pub class: &'static str,
+    /// The plugin's message.
+    pub message: String,
 }
 
 /// One source as the engine runs it.
@@ -251,10 +268,6 @@ impl Engine {
 
     /// Pull a source until it has no more pages right now.
     pub async fn pull(&self, source: &SourceSetup) -> EngineResult<PullReport> {
-        let mut report = PullReport {
-            source: source.id.clone(),
-            ..Default::default()
-        };
         let document = match &source.document {
             Some(DocumentSource::File(path)) => Some(std::fs::read(path).map_err(|e| {
                 anyhow::anyhow!(
@@ -263,7 +276,24 @@ impl Engine {
                     path.display()
                 )
             })?),
+            Some(DocumentSource::Pickup(pickup)) => {
+                return crate::transport::pull::pull_pickup(self, source, pickup.as_ref()).await
+            }
             None => None,
+        };
+        self.pull_document(source, document).await
+    }
+
+    /// Pull a source with this document (for export-file sources) until it
+    /// has no more pages right now.
+    pub async fn pull_document(
+        &self,
+        source: &SourceSetup,
+        document: Option<Vec<u8>>,
+    ) -> EngineResult<PullReport> {
+        let mut report = PullReport {
+            source: source.id.clone(),
+            ..Default::default()
         };
         loop {
             let cursor = self.store.cursor(&source.id)?;
@@ -272,14 +302,15 @@ impl Engine {
                 cursor: if document.is_some() { None } else { cursor },
                 document: document.clone(),
             };
-            let page = source.plugin.pull(&request).await?.map_err(|e| {
-                anyhow::anyhow!(
-                    "source {} pull failed ({}): {}",
-                    source.id,
-                    class_name(&e.class),
-                    e.message
-                )
-            })?;
+            let page = source
+                .plugin
+                .pull(&request)
+                .await?
+                .map_err(|e| PullRefused {
+                    source_id: source.id.clone(),
+                    class: class_name(&e.class),
+                    message: e.message,
+                })?;
             let more = self.ingest_page(source, page, &mut report)?;
             self.report_progress(
                 &format!("pull {}", source.id),
@@ -763,6 +794,17 @@ impl Engine {
                                 });
                             }
                         }
+                        FeedOutput::Sink(sink) => {
+                            let file = crate::transport::FeedFile {
+                                file_name: &feed.file_name,
+                                content_type: &feed.content_type,
+                                body: &feed.body,
+                            };
+                            if let Err(e) = sink.deliver(file).await {
+                                tracing::warn!(platform = %platform.id, to = %sink.describe(), class = class_name(&e.class), error = %e, "Feed delivery failed.");
+                                error = Some(e.to_plugin_error());
+                            }
+                        }
                     }
                 }
                 error
@@ -791,7 +833,19 @@ impl Engine {
                             message: e.message.clone(),
                             counts,
                         },
-                        _ => JobOutcome::Dead {
+                        // Credentials or host key refused by a feed
+                        // destination: keep the job, pause like an API platform.
+                        Decision::Pause => {
+                            self.store
+                                .set_paused(&platform.id, Some(&e.message), now_ms())?;
+                            JobOutcome::Retry {
+                                run_at: now_ms(),
+                                class: class_name(&e.class).into(),
+                                message: e.message.clone(),
+                                counts: false,
+                            }
+                        }
+                        Decision::Dead => JobOutcome::Dead {
                             class: class_name(&e.class).into(),
                             message: e.message.clone(),
                         },

@@ -3,6 +3,7 @@
 //! HTTP server on loopback.
 
 pub mod chromium;
+pub mod sshd;
 
 use forecourt::runtime::kv::MemoryKv;
 use forecourt::runtime::secrets::MemorySecrets;

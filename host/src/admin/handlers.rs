@@ -469,7 +469,7 @@ pub fn config_view(config: &RawConfig, file: &std::path::Path) -> Value {
             "id": s.id.get_ref(),
             "plugin": s.plugin.get_ref(),
             "interval_secs": s.interval_secs.get_ref(),
-            "document": s.document.as_ref().map(|d| d.file.display().to_string()),
+            "document": s.document.as_ref().map(|d| d.get_ref().kind()),
             "snapshot_grace_secs": s.snapshot_grace_secs,
             "max_snapshot_shrink": s.max_snapshot_shrink.get_ref(),
             "config": s.config,
