@@ -145,7 +145,11 @@ pub async fn build_with_secrets(
             concurrency: *raw.concurrency.get_ref(),
         });
     }
-    let engine = Arc::new(Engine::new(store.clone() as Arc<dyn Store>, sources, platforms));
+    let engine = Arc::new(Engine::new(
+        store.clone() as Arc<dyn Store>,
+        sources,
+        platforms,
+    ));
     Ok(App {
         store,
         runtime,
