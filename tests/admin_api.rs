@@ -88,7 +88,10 @@ async fn host(options: AdminOptions) -> Host {
         if app.store.queue_depth(None).unwrap() == 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "did not converge");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "did not converge"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -96,7 +99,10 @@ async fn host(options: AdminOptions) -> Host {
         reject_fields: vec!["vehicle.colour".into()],
         ..Faults::default()
     });
-    for (i, mut arrival) in forecourt::sample::sample_stock(2, 77).into_iter().enumerate() {
+    for (i, mut arrival) in forecourt::sample::sample_stock(2, 77)
+        .into_iter()
+        .enumerate()
+    {
         arrival.stock_id = format!("FC9900{i}");
         arrival.status = StockStatus::InStock;
         stock.push(arrival);
@@ -155,7 +161,13 @@ impl Host {
             .1
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         http(self.admin.addr(), method, path, token, body).await
     }
 }
@@ -170,16 +182,24 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("").to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 }
 
-async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.unwrap_or("");
     let mut request = format!(
@@ -213,7 +233,9 @@ async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, b
 fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     let name_ok = |n: &str| {
         let mut chars = n.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
     let mut types: BTreeMap<String, String> = BTreeMap::new();
@@ -230,12 +252,18 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
             assert!(name_ok(name), "{at}: bad metric name");
             match kind {
                 "HELP" => {
-                    assert!(parts.next().is_some_and(|h| !h.is_empty()), "{at}: empty help");
+                    assert!(
+                        parts.next().is_some_and(|h| !h.is_empty()),
+                        "{at}: empty help"
+                    );
                 }
                 "TYPE" => {
                     let t = parts.next().expect(&at);
                     assert!(["counter", "gauge", "histogram"].contains(&t), "{at}: type");
-                    assert!(types.insert(name.to_string(), t.to_string()).is_none(), "{at}: family declared twice");
+                    assert!(
+                        types.insert(name.to_string(), t.to_string()).is_none(),
+                        "{at}: family declared twice"
+                    );
                     assert!(name.starts_with("forecourt_"), "{at}: prefix");
                     if t == "counter" {
                         assert!(name.ends_with("_total"), "{at}: counters end in _total");
@@ -262,7 +290,10 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
         let kind = &types[&family];
         let suffix = name.strip_prefix(family.as_str()).expect(&at);
         match kind.as_str() {
-            "histogram" => assert!(["_bucket", "_sum", "_count"].contains(&suffix), "{at}: histogram sample"),
+            "histogram" => assert!(
+                ["_bucket", "_sum", "_count"].contains(&suffix),
+                "{at}: histogram sample"
+            ),
             _ => assert_eq!(suffix, "", "{at}: sample of another family"),
         }
         // Labels: name="value" pairs, values with \\ \" \n escapes only.
@@ -293,15 +324,25 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
             rest = &after[end + 1..];
             rest = rest.strip_prefix(',').unwrap_or(rest);
         }
-        let le = pairs.iter().position(|(k, _)| k == "le").map(|i| pairs.remove(i).1);
+        let le = pairs
+            .iter()
+            .position(|(k, _)| k == "le")
+            .map(|i| pairs.remove(i).1);
         pairs.sort();
         let key_labels: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
         let base = format!("{family}{{{}}}", key_labels.join(","));
         match suffix {
             "_bucket" => {
                 let le = le.as_deref().expect("buckets have le");
-                let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().expect(&at) };
-                histograms.entry(base.clone()).or_default().push((bound, value));
+                let bound = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().expect(&at)
+                };
+                histograms
+                    .entry(base.clone())
+                    .or_default()
+                    .push((bound, value));
             }
             "_count" => {
                 counts.insert(base.clone(), value);
@@ -313,13 +354,25 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
             key_labels.push(format!("le={le:?}"));
         }
         let key = format!("{name}{{{}}}", key_labels.join(","));
-        assert!(samples.insert(key, value).is_none(), "{at}: duplicate series");
+        assert!(
+            samples.insert(key, value).is_none(),
+            "{at}: duplicate series"
+        );
     }
     for (series, buckets) in &histograms {
-        assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{series}: buckets ascend and accumulate");
+        assert!(
+            buckets
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{series}: buckets ascend and accumulate"
+        );
         let last = buckets.last().unwrap();
         assert_eq!(last.0, f64::INFINITY, "{series}: ends with +Inf");
-        assert_eq!(Some(&last.1), counts.get(series), "{series}: +Inf bucket equals _count");
+        assert_eq!(
+            Some(&last.1),
+            counts.get(series),
+            "{series}: +Inf bucket equals _count"
+        );
     }
     samples
 }
@@ -331,11 +384,17 @@ fn sample(samples: &BTreeMap<String, f64>, key: &str) -> f64 {
 async fn wait_for_run(host: &Host, token: &str, id: u64) -> Value {
     let started = Instant::now();
     loop {
-        let run = host.call("GET", &format!("/api/runs/{id}"), Some(token), None).await.json();
+        let run = host
+            .call("GET", &format!("/api/runs/{id}"), Some(token), None)
+            .await
+            .json();
         if run["run"]["state"] != "running" {
             return run["run"].clone();
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "run {id} did not finish: {run}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "run {id} did not finish: {run}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -366,10 +425,18 @@ async fn every_route_enforces_its_role_and_failed_logins_are_logged_without_toke
             .replace("{stock_id}", &stock_id)
             .replace("{platform}", "autotrader")
             .replace("{id}", "999999");
-        for (role, token) in [(Role::Viewer, &viewer), (Role::Operator, &operator), (Role::Admin, &admin)] {
+        for (role, token) in [
+            (Role::Viewer, &viewer),
+            (Role::Operator, &operator),
+            (Role::Admin, &admin),
+        ] {
             let reply = h.call(route.method, &path, Some(token), None).await;
             if role < needed {
-                assert_eq!(reply.status, 403, "{role} {} {path}: {}", route.method, reply.body);
+                assert_eq!(
+                    reply.status, 403,
+                    "{role} {} {path}: {}",
+                    route.method, reply.body
+                );
                 assert_eq!(reply.error_code(), "forbidden");
             } else {
                 assert!(
@@ -390,14 +457,23 @@ async fn every_route_enforces_its_role_and_failed_logins_are_logged_without_toke
     // The viewer's refused retry, explicitly.
     let dead = h.app.store.dead_letters(None).unwrap();
     let reply = h
-        .call("POST", &format!("/api/dead-letters/{}/retry", dead[0].id), Some(&viewer), None)
+        .call(
+            "POST",
+            &format!("/api/dead-letters/{}/retry", dead[0].id),
+            Some(&viewer),
+            None,
+        )
         .await;
     assert_eq!(reply.status, 403);
     assert_eq!(
         reply.json(),
         json!({"error": {"code": "forbidden", "message": "this needs the operator role; the token has viewer"}})
     );
-    assert_eq!(h.app.store.dead_letters(None).unwrap().len(), dead.len(), "nothing changed");
+    assert_eq!(
+        h.app.store.dead_letters(None).unwrap().len(),
+        dead.len(),
+        "nothing changed"
+    );
 
     // Bad tokens: forged secret for a real id, unknown id, malformed, revoked.
     let failures_before = h.app.store.failed_logins_since(since).unwrap();
@@ -405,58 +481,121 @@ async fn every_route_enforces_its_role_and_failed_logins_are_logged_without_toke
     let forged = format!("fct_{real_id}_{}", "Z".repeat(43));
     let unknown = format!("fct_0123456789ab_{}", "Q".repeat(43));
     let revoked = h.token("leaver", Role::Operator);
-    let revoke = h.call("DELETE", "/api/tokens/leaver", Some(&admin), None).await;
+    let revoke = h
+        .call("DELETE", "/api/tokens/leaver", Some(&admin), None)
+        .await;
     assert_eq!(revoke.status, 200, "{}", revoke.body);
-    for bad in [forged.as_str(), unknown.as_str(), "not-a-token", revoked.as_str()] {
+    for bad in [
+        forged.as_str(),
+        unknown.as_str(),
+        "not-a-token",
+        revoked.as_str(),
+    ] {
         let reply = h.call("GET", "/api/status", Some(bad), None).await;
         assert_eq!(reply.status, 401, "{bad}");
         assert_eq!(reply.error_code(), "unauthenticated");
     }
-    assert_eq!(h.app.store.failed_logins_since(since).unwrap() - failures_before, 4);
+    assert_eq!(
+        h.app.store.failed_logins_since(since).unwrap() - failures_before,
+        4
+    );
     // A token in a query string is not logged either.
-    h.call("GET", &format!("/api/status?token={operator}&platform=autotrader"), Some(&viewer), None)
-        .await;
+    h.call(
+        "GET",
+        &format!("/api/status?token={operator}&platform=autotrader"),
+        Some(&viewer),
+        None,
+    )
+    .await;
 
     let log = h.app.store.access_log(1000, false).unwrap();
-    let refused: Vec<_> = log.iter().filter(|r| r.outcome == "unauthenticated").collect();
-    assert!(refused.iter().all(|r| r.who == "anonymous" && r.token_id.is_none() && r.status == 401));
+    let refused: Vec<_> = log
+        .iter()
+        .filter(|r| r.outcome == "unauthenticated")
+        .collect();
+    assert!(refused
+        .iter()
+        .all(|r| r.who == "anonymous" && r.token_id.is_none() && r.status == 401));
     assert!(refused.iter().all(|r| r.remote.starts_with("127.0.0.1:")));
-    assert!(log.iter().any(|r| r.who == "wall-screen" && r.outcome == "forbidden"));
-    assert!(log.iter().any(|r| r.path == "/api/status?token=redacted&platform=autotrader"), "{log:#?}");
+    assert!(log
+        .iter()
+        .any(|r| r.who == "wall-screen" && r.outcome == "forbidden"));
+    assert!(
+        log.iter()
+            .any(|r| r.path == "/api/status?token=redacted&platform=autotrader"),
+        "{log:#?}"
+    );
 
     // Tokens through the API: created (shown once), usable, listed without secrets, audited.
     let created = h
-        .call("POST", "/api/tokens", Some(&admin), Some(r#"{"name":"ci-bot","role":"viewer"}"#))
+        .call(
+            "POST",
+            "/api/tokens",
+            Some(&admin),
+            Some(r#"{"name":"ci-bot","role":"viewer"}"#),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let new_token = created.json()["token"].as_str().unwrap().to_string();
-    let me = h.call("GET", "/api/me", Some(&new_token), None).await.json();
+    let me = h
+        .call("GET", "/api/me", Some(&new_token), None)
+        .await
+        .json();
     assert_eq!(me["name"], "ci-bot");
     assert_eq!(me["role"], "viewer");
     let bad = h
-        .call("POST", "/api/tokens", Some(&admin), Some(r#"{"name":"x y","role":"viewer"}"#))
+        .call(
+            "POST",
+            "/api/tokens",
+            Some(&admin),
+            Some(r#"{"name":"x y","role":"viewer"}"#),
+        )
         .await;
-    assert_eq!((bad.status, bad.error_code().as_str()), (400, "bad_request"));
+    assert_eq!(
+        (bad.status, bad.error_code().as_str()),
+        (400, "bad_request")
+    );
     let dup = h
-        .call("POST", "/api/tokens", Some(&admin), Some(r#"{"name":"ci-bot","role":"admin"}"#))
+        .call(
+            "POST",
+            "/api/tokens",
+            Some(&admin),
+            Some(r#"{"name":"ci-bot","role":"admin"}"#),
+        )
         .await;
     assert_eq!((dup.status, dup.error_code().as_str()), (409, "conflict"));
     let audit = h.app.store.audit_tail(50).unwrap();
-    assert!(audit.iter().any(|a| a.entry.actor == "operator:owner" && a.entry.step.as_deref() == Some("token-create")));
-    assert!(audit.iter().any(|a| a.entry.actor == "operator:owner" && a.entry.step.as_deref() == Some("token-revoke")));
+    assert!(audit
+        .iter()
+        .any(|a| a.entry.actor == "operator:owner"
+            && a.entry.step.as_deref() == Some("token-create")));
+    assert!(audit
+        .iter()
+        .any(|a| a.entry.actor == "operator:owner"
+            && a.entry.step.as_deref() == Some("token-revoke")));
 
     // No token value anywhere: the database file (WAL included), the access
     // log as the API shows it, and everything the host logged.
-    let listing = h.call("GET", "/api/access-log?limit=1000", Some(&admin), None).await.body;
+    let listing = h
+        .call("GET", "/api/access-log?limit=1000", Some(&admin), None)
+        .await
+        .body;
     let tokens_list = h.call("GET", "/api/tokens", Some(&admin), None).await.body;
     let mut db = Vec::new();
     for file in ["forecourt.db", "forecourt.db-wal"] {
         db.extend(std::fs::read(h.dir.path().join("data").join(file)).unwrap_or_default());
     }
     let db = String::from_utf8_lossy(&db).into_owned();
-    for token in [&viewer, &operator, &admin, &revoked, &forged, &unknown, &new_token] {
+    for token in [
+        &viewer, &operator, &admin, &revoked, &forged, &unknown, &new_token,
+    ] {
         let (_, secret) = auth::parse(token).unwrap();
-        for (place, text) in [("database", &db), ("access log", &listing), ("token list", &tokens_list), ("logs", &logs())] {
+        for (place, text) in [
+            ("database", &db),
+            ("access log", &listing),
+            ("token list", &tokens_list),
+            ("logs", &logs()),
+        ] {
             assert!(!text.contains(secret), "a token's secret is in the {place}");
         }
     }
@@ -467,35 +606,86 @@ async fn dead_letters_are_retried_and_discarded_through_the_api_and_audited() {
     let h = host(loopback()).await;
     let operator = h.token("night-shift", Role::Operator);
     let dead = h.app.store.dead_letters(Some("autotrader")).unwrap();
-    let listed = h.call("GET", "/api/dead-letters?platform=autotrader", Some(&operator), None).await.json();
+    let listed = h
+        .call(
+            "GET",
+            "/api/dead-letters?platform=autotrader",
+            Some(&operator),
+            None,
+        )
+        .await
+        .json();
     assert_eq!(listed["total"], 2);
-    assert!(listed["items"][0]["last_error"].as_str().unwrap().contains("vehicle.colour"));
+    assert!(listed["items"][0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("vehicle.colour"));
 
     let retry = h
-        .call("POST", &format!("/api/dead-letters/{}/retry", dead[0].id), Some(&operator), None)
+        .call(
+            "POST",
+            &format!("/api/dead-letters/{}/retry", dead[0].id),
+            Some(&operator),
+            None,
+        )
         .await;
     assert_eq!(retry.status, 200, "{}", retry.body);
-    assert_eq!(retry.json(), json!({"id": dead[0].id, "state": "available"}));
+    assert_eq!(
+        retry.json(),
+        json!({"id": dead[0].id, "state": "available"})
+    );
     let discard = h
-        .call("POST", &format!("/api/dead-letters/{}/discard", dead[1].id), Some(&operator), None)
+        .call(
+            "POST",
+            &format!("/api/dead-letters/{}/discard", dead[1].id),
+            Some(&operator),
+            None,
+        )
         .await;
-    assert_eq!(discard.json(), json!({"id": dead[1].id, "state": "discarded"}));
+    assert_eq!(
+        discard.json(),
+        json!({"id": dead[1].id, "state": "discarded"})
+    );
     let again = h
-        .call("POST", &format!("/api/dead-letters/{}/retry", dead[1].id), Some(&operator), None)
+        .call(
+            "POST",
+            &format!("/api/dead-letters/{}/retry", dead[1].id),
+            Some(&operator),
+            None,
+        )
         .await;
-    assert_eq!((again.status, again.error_code().as_str()), (404, "not_found"));
-    let not_a_number = h.call("POST", "/api/dead-letters/abc/retry", Some(&operator), None).await;
-    assert_eq!((not_a_number.status, not_a_number.error_code().as_str()), (400, "bad_request"));
+    assert_eq!(
+        (again.status, again.error_code().as_str()),
+        (404, "not_found")
+    );
+    let not_a_number = h
+        .call("POST", "/api/dead-letters/abc/retry", Some(&operator), None)
+        .await;
+    assert_eq!(
+        (not_a_number.status, not_a_number.error_code().as_str()),
+        (400, "bad_request")
+    );
 
     let jobs = h
-        .call("GET", &format!("/api/jobs?stock_id={}&platform=autotrader", dead[0].stock_id), Some(&operator), None)
+        .call(
+            "GET",
+            &format!(
+                "/api/jobs?stock_id={}&platform=autotrader",
+                dead[0].stock_id
+            ),
+            Some(&operator),
+            None,
+        )
         .await
         .json();
     assert_eq!(jobs["items"][0]["state"], "available", "{jobs}");
     assert!(h.app.store.dead_letters(None).unwrap().is_empty());
 
     let audit = h.app.store.audit_tail(20).unwrap();
-    for (step, job) in [("retry-dead-letter", &dead[0]), ("discard-dead-letter", &dead[1])] {
+    for (step, job) in [
+        ("retry-dead-letter", &dead[0]),
+        ("discard-dead-letter", &dead[1]),
+    ] {
         let entry = audit
             .iter()
             .find(|a| a.entry.step.as_deref() == Some(step))
@@ -504,7 +694,10 @@ async fn dead_letters_are_retried_and_discarded_through_the_api_and_audited() {
         assert_eq!(entry.entry.stock_id.as_deref(), Some(job.stock_id.as_str()));
         assert_eq!(entry.entry.detail["job"], job.id);
     }
-    let verify = h.call("GET", "/api/audit/verify", Some(&operator), None).await.json();
+    let verify = h
+        .call("GET", "/api/audit/verify", Some(&operator), None)
+        .await
+        .json();
     assert_eq!(verify["intact"], true, "{verify}");
 
     // The retried operation goes out once the platform accepts it again (the
@@ -518,16 +711,30 @@ async fn dead_letters_are_retried_and_discarded_through_the_api_and_audited() {
         assert_eq!(run["state"], "succeeded", "{run}");
         assert_eq!(run["requested_by"], "night-shift");
         let vehicle = h
-            .call("GET", &format!("/api/vehicles/{}", dead[0].stock_id), Some(&operator), None)
+            .call(
+                "GET",
+                &format!("/api/vehicles/{}", dead[0].stock_id),
+                Some(&operator),
+                None,
+            )
             .await
             .json();
-        assert!(vehicle["record"]["hub_only"].is_null(), "hub-only data never leaves the hub");
+        assert!(
+            vehicle["record"]["hub_only"].is_null(),
+            "hub-only data never leaves the hub"
+        );
         let listings = vehicle["listings"].as_array().unwrap();
-        let autotrader = listings.iter().find(|l| l["platform"] == "autotrader").unwrap();
+        let autotrader = listings
+            .iter()
+            .find(|l| l["platform"] == "autotrader")
+            .unwrap();
         if autotrader["published_state"] == "live" {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "not delivered: {vehicle}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not delivered: {vehicle}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -539,25 +746,74 @@ async fn metrics_are_valid_prometheus_text_and_move_after_a_triggered_sync() {
 
     let reply = h.call("GET", "/metrics", None, None).await;
     assert_eq!(reply.status, 200);
-    assert!(reply.headers.contains("content-type: text/plain; version=0.0.4"), "{}", reply.headers);
+    assert!(
+        reply
+            .headers
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{}",
+        reply.headers
+    );
     let before = parse_prometheus(&reply.body);
     let cycles = r#"forecourt_sync_cycles_total{outcome="success"}"#;
     let seeded_cycles = sample(&before, cycles);
-    assert!(seeded_cycles >= 3.0, "the seeding ran at least three cycles");
-    assert_eq!(sample(&before, r#"forecourt_dead_letters{platform="autotrader"}"#), 2.0);
-    assert_eq!(sample(&before, r#"forecourt_discrepancies{platform="autotrader"}"#), 1.0);
-    assert_eq!(sample(&before, r#"forecourt_discrepancies{platform="google"}"#), 0.0);
-    assert!(sample(&before, r#"forecourt_queue_depth{platform="autotrader"}"#) >= 1.0);
-    assert!(sample(&before, r#"forecourt_change_to_acknowledgement_seconds_count{platform="autotrader"}"#) >= 1.0);
-    assert!(sample(&before, r#"forecourt_change_to_acknowledgement_seconds_bucket{platform="autotrader",le="+Inf"}"#) >= 1.0);
+    assert!(
+        seeded_cycles >= 3.0,
+        "the seeding ran at least three cycles"
+    );
     assert_eq!(
-        sample(&before, r#"forecourt_listing_operations_total{error_class="validation",operation="create",outcome="dead_letter",platform="autotrader"}"#),
+        sample(&before, r#"forecourt_dead_letters{platform="autotrader"}"#),
         2.0
     );
-    assert!(sample(&before, r#"forecourt_listing_operations_total{error_class="transient",operation="remove",outcome="retry",platform="autotrader"}"#) >= 1.0);
-    assert!(sample(&before, r#"forecourt_platform_api_requests_total{plugin="autotrader"}"#) > 0.0);
-    assert!(sample(&before, r#"forecourt_plugin_call_duration_seconds_count{operation="transform",plugin="autotrader"}"#) >= 10.0);
-    let completeness = sample(&before, r#"forecourt_listing_completeness_ratio{platform="google"}"#);
+    assert_eq!(
+        sample(&before, r#"forecourt_discrepancies{platform="autotrader"}"#),
+        1.0
+    );
+    assert_eq!(
+        sample(&before, r#"forecourt_discrepancies{platform="google"}"#),
+        0.0
+    );
+    assert!(sample(&before, r#"forecourt_queue_depth{platform="autotrader"}"#) >= 1.0);
+    assert!(
+        sample(
+            &before,
+            r#"forecourt_change_to_acknowledgement_seconds_count{platform="autotrader"}"#
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &before,
+            r#"forecourt_change_to_acknowledgement_seconds_bucket{platform="autotrader",le="+Inf"}"#
+        ) >= 1.0
+    );
+    assert_eq!(
+        sample(
+            &before,
+            r#"forecourt_listing_operations_total{error_class="validation",operation="create",outcome="dead_letter",platform="autotrader"}"#
+        ),
+        2.0
+    );
+    assert!(
+        sample(
+            &before,
+            r#"forecourt_listing_operations_total{error_class="transient",operation="remove",outcome="retry",platform="autotrader"}"#
+        ) >= 1.0
+    );
+    assert!(
+        sample(
+            &before,
+            r#"forecourt_platform_api_requests_total{plugin="autotrader"}"#
+        ) > 0.0
+    );
+    assert!(
+        sample(
+            &before,
+            r#"forecourt_plugin_call_duration_seconds_count{operation="transform",plugin="autotrader"}"#
+        ) >= 10.0
+    );
+    let completeness = sample(
+        &before,
+        r#"forecourt_listing_completeness_ratio{platform="google"}"#,
+    );
     assert!(completeness > 0.0 && completeness <= 1.0, "{completeness}");
 
     // The platform recovers; a sync triggered through the API answers at once
@@ -570,21 +826,33 @@ async fn metrics_are_valid_prometheus_text_and_move_after_a_triggered_sync() {
     let after = parse_prometheus(&h.call("GET", "/metrics", None, None).await.body);
     assert_eq!(sample(&after, cycles), seeded_cycles + 1.0);
     assert!(
-        sample(&after, r#"forecourt_source_pulls_total{outcome="success",source="dms"}"#)
-            > sample(&before, r#"forecourt_source_pulls_total{outcome="success",source="dms"}"#)
+        sample(
+            &after,
+            r#"forecourt_source_pulls_total{outcome="success",source="dms"}"#
+        ) > sample(
+            &before,
+            r#"forecourt_source_pulls_total{outcome="success",source="dms"}"#
+        )
     );
     // Whether the removal went out now or waits for the breaker's cool-down,
     // the attempt or the hold shows; once acknowledged, the discrepancy is gone.
     let acknowledged = r#"forecourt_listing_operations_total{error_class="none",operation="remove",outcome="acknowledged",platform="autotrader"}"#;
     if sample(&after, acknowledged) > 0.0 {
-        assert_eq!(sample(&after, r#"forecourt_discrepancies{platform="autotrader"}"#), 0.0);
+        assert_eq!(
+            sample(&after, r#"forecourt_discrepancies{platform="autotrader"}"#),
+            0.0
+        );
     }
     let audit = h.app.store.audit_tail(200).unwrap();
-    assert!(audit.iter().any(|a| a.entry.actor == "operator:night-shift" && a.entry.step.as_deref() == Some("trigger-sync")));
+    assert!(audit.iter().any(|a| a.entry.actor == "operator:night-shift"
+        && a.entry.step.as_deref() == Some("trigger-sync")));
 
     // The OpenAPI document served is the one that matches the router.
     let doc = h.call("GET", "/api/openapi.json", None, None).await.json();
-    assert_eq!(forecourt::admin::openapi::operations(&doc), forecourt::admin::openapi::routed());
+    assert_eq!(
+        forecourt::admin::openapi::operations(&doc),
+        forecourt::admin::openapi::routed()
+    );
 
     // With `metrics_require_token`, /metrics wants a viewer token.
     let guarded = AdminServer::start(AdminState::new(
@@ -600,16 +868,35 @@ async fn metrics_are_valid_prometheus_text_and_move_after_a_triggered_sync() {
     .await
     .unwrap();
     let viewer = h.token("prometheus", Role::Viewer);
-    assert_eq!(http(guarded.addr(), "GET", "/metrics", None, None).await.status, 401);
+    assert_eq!(
+        http(guarded.addr(), "GET", "/metrics", None, None)
+            .await
+            .status,
+        401
+    );
     let scraped = http(guarded.addr(), "GET", "/metrics", Some(&viewer), None).await;
     assert_eq!(scraped.status, 200);
     parse_prometheus(&scraped.body);
     // Guessing tokens from one address is cut off after the limit (3 here).
     for _ in 0..2 {
-        assert_eq!(http(guarded.addr(), "GET", "/metrics", Some("fct_0123456789ab_guess-guess-guess-guess-guess-guess"), None).await.status, 401);
+        assert_eq!(
+            http(
+                guarded.addr(),
+                "GET",
+                "/metrics",
+                Some("fct_0123456789ab_guess-guess-guess-guess-guess-guess"),
+                None
+            )
+            .await
+            .status,
+            401
+        );
     }
     let refused = http(guarded.addr(), "GET", "/metrics", Some(&viewer), None).await;
-    assert_eq!((refused.status, refused.error_code().as_str()), (429, "too_many_failures"));
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (429, "too_many_failures")
+    );
     guarded.shutdown().await;
 }
 
@@ -627,56 +914,109 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
 
     let mut b = Browser::launch().await;
     b.navigate(&format!("{}/", h.admin.base_url())).await;
-    b.wait_for("!document.getElementById('sign-in').hidden", "the sign-in form").await;
+    b.wait_for(
+        "!document.getElementById('sign-in').hidden",
+        "the sign-in form",
+    )
+    .await;
 
     // A viewer sees everything, and a retry button that does nothing.
     b.type_into("#token", &viewer).await;
     b.click("#sign-in-form button[type=submit]").await;
-    b.wait_for("document.body.dataset.role === 'viewer' && document.body.dataset.loaded", "the viewer's dashboard")
-        .await;
+    b.wait_for(
+        "document.body.dataset.role === 'viewer' && document.body.dataset.loaded",
+        "the viewer's dashboard",
+    )
+    .await;
     let health = b
         .eval("document.querySelector('#platforms tr[data-platform=\"autotrader\"] .badge').textContent")
         .await;
     assert_eq!(health, "dead letters");
     let google = b
-        .eval("document.querySelector('#platforms tr[data-platform=\"google\"] .badge').textContent")
+        .eval(
+            "document.querySelector('#platforms tr[data-platform=\"google\"] .badge').textContent",
+        )
         .await;
     assert_eq!(google, "ok");
-    let discrepancies = b.eval("document.getElementById('discrepancies').innerText").await;
-    assert!(discrepancies.as_str().unwrap().contains(&h.sold), "{discrepancies}");
+    let discrepancies = b
+        .eval("document.getElementById('discrepancies').innerText")
+        .await;
+    assert!(
+        discrepancies.as_str().unwrap().contains(&h.sold),
+        "{discrepancies}"
+    );
     assert!(discrepancies.as_str().unwrap().contains("autotrader"));
-    let rows = b.eval("document.querySelectorAll('#dead-letters tbody tr').length").await;
+    let rows = b
+        .eval("document.querySelectorAll('#dead-letters tbody tr').length")
+        .await;
     assert_eq!(rows, 2);
-    let completeness = b.eval("document.querySelectorAll('#completeness tbody tr').length").await;
+    let completeness = b
+        .eval("document.querySelectorAll('#completeness tbody tr').length")
+        .await;
     assert_eq!(completeness, 2);
-    let activity = b.eval("document.querySelectorAll('#activity tbody tr').length").await;
+    let activity = b
+        .eval("document.querySelectorAll('#activity tbody tr').length")
+        .await;
     assert_eq!(activity, 20);
-    assert_eq!(b.eval(&format!("document.querySelector('{retry_button}').disabled")).await, true);
-    assert_eq!(b.eval("document.getElementById('sync-now').hidden").await, true);
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector('{retry_button}').disabled"
+        ))
+        .await,
+        true
+    );
+    assert_eq!(
+        b.eval("document.getElementById('sync-now').hidden").await,
+        true
+    );
     b.click(&retry_button).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(h.app.store.dead_letters(None).unwrap().len(), 2, "a viewer's click changes nothing");
+    assert_eq!(
+        h.app.store.dead_letters(None).unwrap().len(),
+        2,
+        "a viewer's click changes nothing"
+    );
     assert!(
-        !h.app.store.access_log(1000, false).unwrap().iter().any(|r| r.method == "POST"),
+        !h.app
+            .store
+            .access_log(1000, false)
+            .unwrap()
+            .iter()
+            .any(|r| r.method == "POST"),
         "the disabled button sent nothing"
     );
 
     // An operator's click re-queues the dead letter.
     b.click("#sign-out").await;
-    b.wait_for("!document.getElementById('sign-in').hidden", "the sign-in form again").await;
+    b.wait_for(
+        "!document.getElementById('sign-in').hidden",
+        "the sign-in form again",
+    )
+    .await;
     b.type_into("#token", &operator).await;
     b.click("#sign-in-form button[type=submit]").await;
     b.wait_for("document.body.dataset.role === 'operator' && document.querySelectorAll('#dead-letters tbody tr').length === 2", "the operator's dashboard")
         .await;
-    assert_eq!(b.eval(&format!("document.querySelector('{retry_button}').disabled")).await, false);
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector('{retry_button}').disabled"
+        ))
+        .await,
+        false
+    );
     b.click(&retry_button).await;
     b.wait_for(
-        &format!("document.getElementById('message').textContent === 'Dead letter {target} re-queued.'"),
+        &format!(
+            "document.getElementById('message').textContent === 'Dead letter {target} re-queued.'"
+        ),
         "the confirmation",
     )
     .await;
-    b.wait_for("document.querySelectorAll('#dead-letters tbody tr').length === 1", "the row to go")
-        .await;
+    b.wait_for(
+        "document.querySelectorAll('#dead-letters tbody tr').length === 1",
+        "the row to go",
+    )
+    .await;
     let remaining = h.app.store.dead_letters(None).unwrap();
     assert_eq!(remaining.len(), 1);
     assert_ne!(remaining[0].id, target);
@@ -685,10 +1025,18 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
         && a.entry.step.as_deref() == Some("retry-dead-letter")
         && a.entry.detail["job"] == target));
     // The token stays in the tab's sessionStorage, nowhere else.
-    assert_eq!(b.eval("sessionStorage.getItem('forecourt.token')").await, operator.as_str());
+    assert_eq!(
+        b.eval("sessionStorage.getItem('forecourt.token')").await,
+        operator.as_str()
+    );
     assert_eq!(b.eval("localStorage.length").await, 0);
     assert_eq!(b.eval("document.cookie").await, "");
     if let Ok(dir) = std::env::var("FORECOURT_SCREENSHOT_DIR") {
-        b.screenshot(&std::path::Path::new(&dir).join("dashboard.png").to_path_buf()).await;
+        b.screenshot(
+            &std::path::Path::new(&dir)
+                .join("dashboard.png")
+                .to_path_buf(),
+        )
+        .await;
     }
 }

@@ -269,7 +269,11 @@ fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Full
     response
 }
 
-async fn handle(state: &AdminState, remote: SocketAddr, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    state: &AdminState,
+    remote: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let at = now_ms();
     let (parts, body) = request.into_parts();
@@ -289,12 +293,17 @@ async fn handle(state: &AdminState, remote: SocketAddr, request: Request<Incomin
                 ));
             }
             routes::Found::NotFound => {
-                return Err(ApiError::not_found(format!("no such endpoint: {method} {path}")))
+                return Err(ApiError::not_found(format!(
+                    "no such endpoint: {method} {path}"
+                )))
             }
         };
         let needed = match route.access {
             routes::Access::Public => None,
-            routes::Access::Metrics => state.options.metrics_require_token.then_some(auth::Role::Viewer),
+            routes::Access::Metrics => state
+                .options
+                .metrics_require_token
+                .then_some(auth::Role::Viewer),
             routes::Access::Role(role) => Some(role),
         };
         if let Some(needed) = needed {
@@ -305,7 +314,10 @@ async fn handle(state: &AdminState, remote: SocketAddr, request: Request<Incomin
                     "too many failed authentications from this address; wait a minute",
                 ));
             }
-            let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let header = parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
             match auth::authenticate(&state.store, header)? {
                 Err(failure) => {
                     state.note_failure(remote.ip());
@@ -359,7 +371,8 @@ async fn handle(state: &AdminState, remote: SocketAddr, request: Request<Incomin
                     "content-security-policy",
                     HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
                 );
-                r.headers_mut().insert("x-frame-options", HeaderValue::from_static("DENY"));
+                r.headers_mut()
+                    .insert("x-frame-options", HeaderValue::from_static("DENY"));
             }
             r
         }
@@ -379,17 +392,26 @@ async fn handle(state: &AdminState, remote: SocketAddr, request: Request<Incomin
     };
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
 
     let status = response.status().as_u16();
-    let outcome = if status == 429 { "rate_limited" } else { access_log::outcome(status) };
+    let outcome = if status == 429 {
+        "rate_limited"
+    } else {
+        access_log::outcome(status)
+    };
     state.engine.metrics().admin_requests.inc(&[outcome]);
     access_log::write(
         &state.store,
         &AccessRecord {
             at,
-            who: caller.as_ref().map_or_else(|| "anonymous".to_string(), |c| c.name.clone()),
+            who: caller
+                .as_ref()
+                .map_or_else(|| "anonymous".to_string(), |c| c.name.clone()),
             token_id: caller.as_ref().map(|c| c.token_id.clone()),
             method,
             path: access_log::loggable_path(&path, parts.uri.query()),

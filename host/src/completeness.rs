@@ -41,7 +41,9 @@ impl Scorer for FieldScorer {
             ("price", v.price.is_some()),
             (
                 "description",
-                v.description.as_deref().is_some_and(|d| d.trim().len() >= 50),
+                v.description
+                    .as_deref()
+                    .is_some_and(|d| d.trim().len() >= 50),
             ),
             ("images", !v.images.is_empty()),
             ("ten_images", v.images.len() >= GOOD_IMAGE_COUNT),
@@ -172,7 +174,11 @@ impl Completeness {
             })
             .filter(|i| i.score < 1.0)
             .collect();
-        worst.sort_by(|a, b| a.score.total_cmp(&b.score).then(a.stock_id.cmp(&b.stock_id)));
+        worst.sort_by(|a, b| {
+            a.score
+                .total_cmp(&b.score)
+                .then(a.stock_id.cmp(&b.stock_id))
+        });
         worst.truncate(10);
         Ok(Report {
             platforms: out,

@@ -399,7 +399,12 @@ impl RawConfig {
             }
         }
         if let Some(admin) = &self.admin {
-            if admin.listen.get_ref().parse::<std::net::SocketAddr>().is_err() {
+            if admin
+                .listen
+                .get_ref()
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+            {
                 return Err(err(
                     admin.listen.span(),
                     "admin.listen".into(),
@@ -500,7 +505,8 @@ max_attempts = 3
             err.to_string(),
             "f.toml:2: admin.listen: `localhost` is not an address and port, e.g. \"127.0.0.1:8450\""
         );
-        let err = RawConfig::parse("[admin]\naccess_log_retention_days = 0\n", "f.toml").unwrap_err();
+        let err =
+            RawConfig::parse("[admin]\naccess_log_retention_days = 0\n", "f.toml").unwrap_err();
         assert_eq!(err.line, Some(2));
     }
 }

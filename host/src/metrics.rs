@@ -230,7 +230,10 @@ pub fn render(
         "1 while a platform is paused after refusing our credentials, else 0.",
         |f| {
             for c in &counts {
-                f.sample(&[("platform", &c.platform)], if c.paused.is_some() { 1.0 } else { 0.0 });
+                f.sample(
+                    &[("platform", &c.platform)],
+                    if c.paused.is_some() { 1.0 } else { 0.0 },
+                );
             }
         },
     );
@@ -287,7 +290,11 @@ pub fn render(
             for (id, plugin) in plugins(engine) {
                 for (labels, n) in plugin.stats().metrics.failures.snapshot() {
                     f.sample(
-                        &[("plugin", id), ("operation", &labels[0]), ("kind", &labels[1])],
+                        &[
+                            ("plugin", id),
+                            ("operation", &labels[0]),
+                            ("kind", &labels[1]),
+                        ],
                         n as f64,
                     );
                 }
@@ -310,6 +317,11 @@ fn plugins(engine: &crate::sync::Engine) -> Vec<(&str, &crate::runtime::Plugin)>
         .sources()
         .iter()
         .map(|s| (s.id.as_str(), &s.plugin))
-        .chain(engine.platforms().iter().map(|p| (p.id.as_str(), &p.plugin)))
+        .chain(
+            engine
+                .platforms()
+                .iter()
+                .map(|p| (p.id.as_str(), &p.plugin)),
+        )
         .collect()
 }

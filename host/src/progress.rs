@@ -135,7 +135,10 @@ mod tests {
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(text.starts_with("\rreconcile autotrader 3"), "{text:?}");
         // Cleared: overwritten with spaces, cursor back at the start.
-        assert!(text.ends_with(&format!("\r{}\r", " ".repeat(22))), "{text:?}");
+        assert!(
+            text.ends_with(&format!("\r{}\r", " ".repeat(22))),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -14,7 +14,9 @@ use crate::runtime::types::Vehicle;
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
-pub use sqlite::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
+pub use sqlite::{
+    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary,
+};
 
 /// Store errors. The message names the operation.
 #[derive(Debug, thiserror::Error)]

@@ -490,7 +490,11 @@ impl Engine {
             ..Default::default()
         };
         let task = format!("deliver {}", platform.id);
-        let reporting = self.progress.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let reporting = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
         let total = if reporting {
             self.store.queue_depth(Some(&platform.id))? as u64
         } else {
@@ -912,7 +916,11 @@ impl Engine {
                     )
                 })?;
             report.pages += 1;
-            self.report_progress(&format!("reconcile {}", platform.id), report.pages as u64, None);
+            self.report_progress(
+                &format!("reconcile {}", platform.id),
+                report.pages as u64,
+                None,
+            );
             for item in page.items {
                 seen.insert(item.stock_id.clone(), item);
             }

@@ -185,7 +185,8 @@ impl Browser {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "timed out waiting for {what} (`{condition}`); page text: {}",
-                self.eval("document.body ? document.body.innerText : ''").await
+                self.eval("document.body ? document.body.innerText : ''")
+                    .await
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -6,8 +6,19 @@ use crate::store::{AccessRecord, SqliteStore};
 
 /// Query keys whose values are never logged.
 const SECRET_KEYS: &[&str] = &[
-    "token", "access_token", "auth", "authorization", "key", "api_key", "apikey", "secret",
-    "password", "passwd", "signature", "sig", "code",
+    "token",
+    "access_token",
+    "auth",
+    "authorization",
+    "key",
+    "api_key",
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "sig",
+    "code",
 ];
 
 /// The path, and the query with secret-looking values replaced by `redacted`.
@@ -20,7 +31,9 @@ pub fn loggable_path(path: &str, query: Option<&str>) -> String {
         .map(|pair| {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let lower = key.to_ascii_lowercase();
-            let secret = SECRET_KEYS.iter().any(|s| lower == *s || lower.ends_with(&format!("_{s}")));
+            let secret = SECRET_KEYS
+                .iter()
+                .any(|s| lower == *s || lower.ends_with(&format!("_{s}")));
             // A value that looks like one of our tokens is hidden whatever its key.
             if secret || value.contains("fct_") {
                 format!("{key}=redacted")
@@ -58,7 +71,10 @@ mod tests {
     fn secrets_in_queries_are_redacted() {
         assert_eq!(loggable_path("/api/jobs", None), "/api/jobs");
         assert_eq!(
-            loggable_path("/api/jobs", Some("platform=autotrader&token=abc&x=fct_123_zzz&client_secret=s")),
+            loggable_path(
+                "/api/jobs",
+                Some("platform=autotrader&token=abc&x=fct_123_zzz&client_secret=s")
+            ),
             "/api/jobs?platform=autotrader&token=redacted&x=redacted&client_secret=redacted"
         );
         assert_eq!(outcome(401), "unauthenticated");

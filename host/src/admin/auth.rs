@@ -11,9 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// What a token may do. Each role includes the ones before it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read everything the API shows.
@@ -98,7 +96,8 @@ const PREFIX: &str = "fct_";
 /// Generate a token from the operating system's randomness.
 pub fn generate() -> NewToken {
     let id = hex::encode(rand::random::<[u8; 6]>());
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let secret =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     NewToken {
         token: format!("{PREFIX}{id}_{secret}"),
         secret_hash: hash_secret(&secret),
@@ -119,7 +118,10 @@ pub fn parse(token: &str) -> Option<(&str, &str)> {
 }
 
 /// Check the `Authorization` header value against the stored tokens.
-pub fn authenticate(store: &SqliteStore, header: Option<&str>) -> StoreResult<Result<Caller, AuthFailure>> {
+pub fn authenticate(
+    store: &SqliteStore,
+    header: Option<&str>,
+) -> StoreResult<Result<Caller, AuthFailure>> {
     let Some(header) = header else {
         return Ok(Err(AuthFailure::Missing));
     };
@@ -176,7 +178,8 @@ pub fn create(
         return Err(TokenError::BadName(name.chars().take(80).collect()));
     }
     let new = generate();
-    let row = store.create_admin_token(&new.id, name, role.as_str(), &new.secret_hash, actor, now)?;
+    let row =
+        store.create_admin_token(&new.id, name, role.as_str(), &new.secret_hash, actor, now)?;
     Ok((row, new.token))
 }
 
@@ -197,13 +200,21 @@ mod tests {
         // Same id, different secret.
         let (id, _) = parse(&token).unwrap();
         let forged = format!("Bearer fct_{id}_{}", "A".repeat(43));
-        assert_eq!(authenticate(&store, Some(&forged)).unwrap(), Err(AuthFailure::Rejected));
-        assert_eq!(authenticate(&store, None).unwrap(), Err(AuthFailure::Missing));
+        assert_eq!(
+            authenticate(&store, Some(&forged)).unwrap(),
+            Err(AuthFailure::Rejected)
+        );
+        assert_eq!(
+            authenticate(&store, None).unwrap(),
+            Err(AuthFailure::Missing)
+        );
         assert_eq!(
             authenticate(&store, Some(&format!("Basic {token}"))).unwrap(),
             Err(AuthFailure::Malformed)
         );
-        store.revoke_admin_token(&row.id, "operator:test", 2).unwrap();
+        store
+            .revoke_admin_token(&row.id, "operator:test", 2)
+            .unwrap();
         assert_eq!(
             authenticate(&store, Some(&format!("Bearer {token}"))).unwrap(),
             Err(AuthFailure::Rejected)

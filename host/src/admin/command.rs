@@ -93,7 +93,9 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
             } else if tokens.is_empty() {
-                println!("no tokens; create one with `forecourt admin token create NAME --role viewer`");
+                println!(
+                    "no tokens; create one with `forecourt admin token create NAME --role viewer`"
+                );
             } else {
                 println!(
                     "{:<12} {:<24} {:<8} {:<16} {:<16} {:<16} created by",

@@ -73,7 +73,9 @@ impl ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Conflict { message, .. } => Self::conflict("conflict", message),
+            crate::store::StoreError::Conflict { message, .. } => {
+                Self::conflict("conflict", message)
+            }
             other => Self::internal(&other),
         }
     }

@@ -67,9 +67,9 @@ impl Request {
     }
 
     fn id(&self) -> Result<i64, ApiError> {
-        self.params[0].parse().map_err(|_| {
-            ApiError::bad_request(format!("`{}` is not a numeric id", self.params[0]))
-        })
+        self.params[0]
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("`{}` is not a numeric id", self.params[0])))
     }
 }
 
@@ -109,7 +109,9 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
         }
         Op::Me => {
             let c = r.caller()?;
-            Ok(Reply::ok(json!({"name": c.name, "role": c.role, "token_id": c.token_id})))
+            Ok(Reply::ok(
+                json!({"name": c.name, "role": c.role, "token_id": c.token_id}),
+            ))
         }
         Op::Status => status(state),
         Op::Platforms => platforms(state),
@@ -167,7 +169,10 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
             let platform = known_platform(state, &r.params[0])?;
             let caller = r.caller()?;
             let Some(reason) = state.store.paused(&platform)? else {
-                return Err(ApiError::conflict("not_paused", format!("platform `{platform}` is not paused")));
+                return Err(ApiError::conflict(
+                    "not_paused",
+                    format!("platform `{platform}` is not paused"),
+                ));
             };
             let now = now_ms();
             state.store.set_paused(&platform, None, now)?;
@@ -177,7 +182,9 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
                     .step("resume-platform"),
                 now,
             )?;
-            Ok(Reply::ok(json!({"platform": platform, "paused": false, "was_paused_because": reason})))
+            Ok(Reply::ok(
+                json!({"platform": platform, "paused": false, "was_paused_because": reason}),
+            ))
         }
         Op::Jobs => {
             let (limit, offset, p, per_page) = r.paging()?;
@@ -186,7 +193,14 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
                 state: one_of(
                     "state",
                     r.text("state"),
-                    &["available", "running", "completed", "dead", "discarded", "superseded"],
+                    &[
+                        "available",
+                        "running",
+                        "completed",
+                        "dead",
+                        "discarded",
+                        "superseded",
+                    ],
                 )?,
                 stock_id: r.text("stock_id"),
                 limit,
@@ -222,9 +236,10 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
         }
         Op::Completeness => {
             let platforms = platform_ids(state);
-            Ok(Reply::ok(serde_json::to_value(
-                state.completeness.report(&state.store, &platforms)?,
-            ).unwrap_or_default()))
+            Ok(Reply::ok(
+                serde_json::to_value(state.completeness.report(&state.store, &platforms)?)
+                    .unwrap_or_default(),
+            ))
         }
         Op::AuditTail => {
             let limit = r.number("limit", 50, 1000)?;
@@ -245,9 +260,11 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
                 (Kind::Sync, None)
             } else {
                 let body = r.json_body()?;
-                let platform = r
-                    .text("platform")
-                    .or_else(|| body.get("platform").and_then(Value::as_str).map(str::to_string));
+                let platform = r.text("platform").or_else(|| {
+                    body.get("platform")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
                 let platform = platform.map(|p| known_platform(state, &p)).transpose()?;
                 (Kind::Reconcile, platform)
             };
@@ -276,10 +293,9 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| ApiError::bad_request("the body needs `name` (a string)"))?;
-            let role = body
-                .get("role")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::bad_request("the body needs `role`: viewer, operator or admin"))?;
+            let role = body.get("role").and_then(Value::as_str).ok_or_else(|| {
+                ApiError::bad_request("the body needs `role`: viewer, operator or admin")
+            })?;
             let role = Role::parse(role).ok_or_else(|| {
                 ApiError::bad_request(format!("role `{role}`: use viewer, operator or admin"))
             })?;
@@ -296,21 +312,34 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
         }
         Op::RevokeToken => {
             let caller = r.caller()?;
-            match state.store.revoke_admin_token(&r.params[0], &caller.actor(), now_ms())? {
+            match state
+                .store
+                .revoke_admin_token(&r.params[0], &caller.actor(), now_ms())?
+            {
                 Some(row) => Ok(Reply::ok(json!({"token": row}))),
-                None => Err(ApiError::not_found(format!("no active token `{}`", r.params[0]))),
+                None => Err(ApiError::not_found(format!(
+                    "no active token `{}`",
+                    r.params[0]
+                ))),
             }
         }
         Op::AccessLog => {
             let limit = r.number("limit", 100, 1000)?;
             let failures = matches!(r.text("failures").as_deref(), Some("true"));
-            Ok(Reply::ok(json!({"items": state.store.access_log(limit, failures)?})))
+            Ok(Reply::ok(
+                json!({"items": state.store.access_log(limit, failures)?}),
+            ))
         }
     }
 }
 
 fn platform_ids(state: &AdminState) -> Vec<String> {
-    state.engine.platforms().iter().map(|p| p.id.clone()).collect()
+    state
+        .engine
+        .platforms()
+        .iter()
+        .map(|p| p.id.clone())
+        .collect()
 }
 
 fn known_platform(state: &AdminState, id: &str) -> Result<String, ApiError> {
@@ -400,7 +429,12 @@ fn vehicle(state: &AdminState, stock_id: &str) -> Result<Reply, ApiError> {
     let mut record = v.record.clone();
     // Hub-only data (internal notes, previous keeper, cost price) never leaves the hub.
     let had_hub_only = record.hub_only.take().is_some();
-    let listings: Vec<Value> = state.store.vehicle_listings(stock_id)?.iter().map(listing_json).collect();
+    let listings: Vec<Value> = state
+        .store
+        .vehicle_listings(stock_id)?
+        .iter()
+        .map(listing_json)
+        .collect();
     Ok(Reply::ok(json!({
         "stock_id": v.record.stock_id,
         "source": v.source,

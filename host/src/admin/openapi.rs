@@ -82,7 +82,9 @@ mod tests {
         walk(&doc, &mut refs);
         assert!(!refs.is_empty());
         for r in refs {
-            let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external ref {r}"));
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("external ref {r}"));
             assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
         }
     }

@@ -92,12 +92,32 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/vehicles", VIEWER, Op::Vehicles),
     route("GET", "/api/vehicles/{stock_id}", VIEWER, Op::Vehicle),
     route("GET", "/api/platforms", VIEWER, Op::Platforms),
-    route("GET", "/api/platforms/{platform}/listings", VIEWER, Op::Listings),
-    route("POST", "/api/platforms/{platform}/resume", OPERATOR, Op::ResumePlatform),
+    route(
+        "GET",
+        "/api/platforms/{platform}/listings",
+        VIEWER,
+        Op::Listings,
+    ),
+    route(
+        "POST",
+        "/api/platforms/{platform}/resume",
+        OPERATOR,
+        Op::ResumePlatform,
+    ),
     route("GET", "/api/jobs", VIEWER, Op::Jobs),
     route("GET", "/api/dead-letters", VIEWER, Op::DeadLetters),
-    route("POST", "/api/dead-letters/{id}/retry", OPERATOR, Op::RetryDeadLetter),
-    route("POST", "/api/dead-letters/{id}/discard", OPERATOR, Op::DiscardDeadLetter),
+    route(
+        "POST",
+        "/api/dead-letters/{id}/retry",
+        OPERATOR,
+        Op::RetryDeadLetter,
+    ),
+    route(
+        "POST",
+        "/api/dead-letters/{id}/discard",
+        OPERATOR,
+        Op::DiscardDeadLetter,
+    ),
     route("GET", "/api/discrepancies", VIEWER, Op::Discrepancies),
     route("GET", "/api/completeness", VIEWER, Op::Completeness),
     route("GET", "/api/audit", VIEWER, Op::AuditTail),
@@ -203,7 +223,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(find("GET", "/api/dead-letters/42/retry"), Found::MethodNotAllowed(m) if m == ["POST"]));
+        assert!(
+            matches!(find("GET", "/api/dead-letters/42/retry"), Found::MethodNotAllowed(m) if m == ["POST"])
+        );
         assert!(matches!(find("GET", "/api/nothing"), Found::NotFound));
         assert!(matches!(find("GET", "/api/vehicles/"), Found::NotFound));
     }
@@ -212,7 +234,12 @@ mod tests {
     fn every_route_is_unique() {
         let mut seen = std::collections::BTreeSet::new();
         for r in ROUTES {
-            assert!(seen.insert((r.method, r.path)), "{} {} twice", r.method, r.path);
+            assert!(
+                seen.insert((r.method, r.path)),
+                "{} {} twice",
+                r.method,
+                r.path
+            );
         }
     }
 }

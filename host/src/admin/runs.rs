@@ -71,12 +71,23 @@ pub struct InProgress(pub u64);
 impl Runs {
     /// Every run, newest first.
     pub fn list(&self) -> Vec<Run> {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).iter().rev().cloned().collect()
+        self.list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
     }
 
     /// One run.
     pub fn get(&self, id: u64) -> Option<Run> {
-        self.list.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|r| r.id == id).cloned()
+        self.list
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
     }
 
     fn update(&self, id: u64, f: impl FnOnce(&mut Run)) {
@@ -96,7 +107,10 @@ impl Runs {
     ) -> Result<Result<Run, InProgress>, crate::store::StoreError> {
         let run = {
             let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(busy) = list.iter().find(|r| r.kind == kind && r.state == State::Running) {
+            if let Some(busy) = list
+                .iter()
+                .find(|r| r.kind == kind && r.state == State::Running)
+            {
                 return Ok(Err(InProgress(busy.id)));
             }
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());

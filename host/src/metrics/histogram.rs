@@ -14,8 +14,8 @@ pub const CALL_BUCKETS: &[f64] = &[
 /// Buckets of DMS-change-to-acknowledgement latency, in seconds (100 ms to a day:
 /// a sold car should be gone in minutes; a paused platform can take hours).
 pub const LATENCY_BUCKETS: &[f64] = &[
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
-    7200.0, 21600.0, 86400.0,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+    21600.0, 86400.0,
 ];
 
 /// A histogram with fixed upper bounds.
@@ -52,7 +52,11 @@ impl Histogram {
 
     /// Record one value.
     pub fn observe(&self, value: f64) {
-        let value = if value.is_finite() { value.max(0.0) } else { 0.0 };
+        let value = if value.is_finite() {
+            value.max(0.0)
+        } else {
+            0.0
+        };
         let i = self
             .bounds
             .iter()
@@ -74,7 +78,10 @@ impl Histogram {
         let mut buckets = Vec::with_capacity(self.buckets.len());
         for (i, b) in self.buckets.iter().enumerate() {
             cumulative += b.load(Ordering::Relaxed);
-            buckets.push((self.bounds.get(i).copied().unwrap_or(f64::INFINITY), cumulative));
+            buckets.push((
+                self.bounds.get(i).copied().unwrap_or(f64::INFINITY),
+                cumulative,
+            ));
         }
         HistogramSnapshot {
             buckets,

@@ -65,7 +65,13 @@ fn labels(pairs: &[(&str, &str)]) -> String {
 
 impl Exposition {
     /// Start a family: writes its HELP and TYPE lines; `samples` adds its samples.
-    pub fn family(&mut self, name: &str, kind: Kind, help: &str, samples: impl FnOnce(&mut Family)) {
+    pub fn family(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        help: &str,
+        samples: impl FnOnce(&mut Family),
+    ) {
         let kind_name = match kind {
             Kind::Counter => "counter",
             Kind::Gauge => "gauge",
@@ -99,7 +105,13 @@ impl Family<'_> {
             with_le.push(("le", &le));
             let _ = writeln!(self.out, "{}_bucket{} {count}", self.name, labels(&with_le));
         }
-        let _ = writeln!(self.out, "{}_sum{} {}", self.name, labels(pairs), number(h.sum));
+        let _ = writeln!(
+            self.out,
+            "{}_sum{} {}",
+            self.name,
+            labels(pairs),
+            number(h.sum)
+        );
         let _ = writeln!(self.out, "{}_count{} {}", self.name, labels(pairs), h.count);
     }
 }
@@ -112,9 +124,12 @@ mod tests {
     #[test]
     fn renders_families_escaped() {
         let mut e = Exposition::default();
-        e.family("forecourt_x_total", Kind::Counter, "Line one\nback\\slash", |f| {
-            f.sample(&[("platform", "a\"b\\c\nd")], 3.0)
-        });
+        e.family(
+            "forecourt_x_total",
+            Kind::Counter,
+            "Line one\nback\\slash",
+            |f| f.sample(&[("platform", "a\"b\\c\nd")], 3.0),
+        );
         let h = Histogram::new(&[0.5]);
         h.observe(0.25);
         e.family("forecourt_y_seconds", Kind::Histogram, "Y.", |f| {

@@ -98,8 +98,8 @@ impl SqliteStore {
             M::up(include_str!("quality.sql")),
             M::up(include_str!("alerts.sql")),
         ])
-            .to_latest(conn)
-            .map_err(|e| format!("migration failed: {e}"))
+        .to_latest(conn)
+        .map_err(|e| format!("migration failed: {e}"))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -1086,9 +1086,13 @@ impl Store for SqliteStore {
 
     fn plan_backlog(&self) -> StoreResult<Option<i64>> {
         self.with(|c| {
-            c.query_row("SELECT COUNT(*) FROM vehicles WHERE plan_needed = 1", [], |r| r.get(0))
-                .map(Some)
-                .map_err(db("plan backlog"))
+            c.query_row(
+                "SELECT COUNT(*) FROM vehicles WHERE plan_needed = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .map_err(db("plan backlog"))
         })
     }
 }
@@ -1463,8 +1467,11 @@ mod tests {
     fn a_corrective_job_is_timed_from_when_the_drift_was_seen() {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock().remove(0);
-        s.ingest(&batch(vec![Change::Upsert(Box::new(v.clone()))], "a", false), 1)
-            .unwrap();
+        s.ingest(
+            &batch(vec![Change::Upsert(Box::new(v.clone()))], "a", false),
+            1,
+        )
+        .unwrap();
         let plan = |key: &str| VehiclePlan {
             stock_id: v.stock_id.clone(),
             content_hash: content_hash(&v),
@@ -1487,10 +1494,22 @@ mod tests {
         };
         s.apply_plans(&[plan("k1")], 2).unwrap();
         let job = s.claim_jobs("p", "w", 10, 1000, 3).unwrap().remove(0);
-        assert_eq!(job.seen_at, 1, "a DMS change is timed from when it was seen");
-        s.finish_jobs(&[(job, JobOutcome::Done { remote_id: Some("r".into()) })], 4)
+        assert_eq!(
+            job.seen_at, 1,
+            "a DMS change is timed from when it was seen"
+        );
+        s.finish_jobs(
+            &[(
+                job,
+                JobOutcome::Done {
+                    remote_id: Some("r".into()),
+                },
+            )],
+            4,
+        )
+        .unwrap();
+        s.record_observed(&v.stock_id, "p", &Observed::Missing, 1000)
             .unwrap();
-        s.record_observed(&v.stock_id, "p", &Observed::Missing, 1000).unwrap();
         s.apply_plans(&[plan("k2")], 1001).unwrap();
         let job = s.claim_jobs("p", "w", 10, 1000, 1002).unwrap().remove(0);
         assert_eq!(job.seen_at, 1000, "not from the months-old DMS change");

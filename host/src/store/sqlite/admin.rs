@@ -191,9 +191,7 @@ impl SqliteStore {
                     "SELECT {TOKEN_COLS} FROM admin_tokens ORDER BY created_at DESC, id"
                 ))
                 .map_err(db("admin tokens"))?;
-            let rows = stmt
-                .query_map([], read_token)
-                .map_err(db("admin tokens"))?;
+            let rows = stmt.query_map([], read_token).map_err(db("admin tokens"))?;
             rows.collect::<Result<_, _>>().map_err(db("admin tokens"))
         })
     }
@@ -370,7 +368,8 @@ impl SqliteStore {
             let rows = stmt
                 .query_map(params![stock_id], read_listing)
                 .map_err(db("vehicle listings"))?;
-            rows.collect::<Result<_, _>>().map_err(db("vehicle listings"))
+            rows.collect::<Result<_, _>>()
+                .map_err(db("vehicle listings"))
         })
     }
 
@@ -420,11 +419,20 @@ impl SqliteStore {
                 .map_err(db("jobs page"))?;
             let rows = stmt
                 .query_map(
-                    params![f.platform, f.state, f.stock_id, f.limit as i64, f.offset as i64],
+                    params![
+                        f.platform,
+                        f.state,
+                        f.stock_id,
+                        f.limit as i64,
+                        f.offset as i64
+                    ],
                     read_job,
                 )
                 .map_err(db("jobs page"))?;
-            Ok((rows.collect::<Result<_, _>>().map_err(db("jobs page"))?, total))
+            Ok((
+                rows.collect::<Result<_, _>>().map_err(db("jobs page"))?,
+                total,
+            ))
         })
     }
 }
