@@ -572,8 +572,8 @@ mod tests {
         assert_eq!(
             d,
             vec![
-                Difference { path: "price.amountGBP".into(), published: Some("12995".into()), preview: Some("12495".into()) },
                 Difference { path: "images[1]".into(), published: Some("\"b\"".into()), preview: None },
+                Difference { path: "price.amountGBP".into(), published: Some("12995".into()), preview: Some("12495".into()) },
                 Difference { path: "doors".into(), published: None, preview: Some("5".into()) },
             ]
         );

@@ -485,6 +485,11 @@ fn words(s: &str) -> String {
 
 fn variant_name<T: std::fmt::Debug>(v: &T) -> String {
     let d = format!("{v:?}");
+    // Debug of a bound variant reads `FuelType::PlugInHybrid` or `FuelType::Other("..")`.
+    let d = match d.find("::") {
+        Some(i) if d[..i].chars().all(char::is_alphanumeric) => d[i + 2..].to_string(),
+        _ => d,
+    };
     match d.strip_prefix("Other(\"") {
         Some(rest) => rest.trim_end_matches("\")").to_string(),
         None => words(&d),

@@ -104,7 +104,7 @@ mod tests {
         let (out, found) = strip_text(
             "Lovely car. Call Dave on 07700 900123 or email dave@example.co.uk. See www.cheapcars.example/deal for more.",
         );
-        assert_eq!(out, "Lovely car. Dave. for more.".replace("Dave. for", "Dave. for"));
+        assert_eq!(out, "Lovely car. Call Dave. for more.");
         assert_eq!(found, vec![("email", 1), ("web-address", 1), ("phone", 1)]);
         assert!(!out.contains("07700") && !out.contains('@') && !out.contains("www"));
     }
