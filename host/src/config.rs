@@ -328,9 +328,8 @@ impl RawConfig {
                 ));
             }
             if let Some(feed) = &p.feed {
-                crate::transport::setup::validate_feed(feed, self.feed_server.is_some()).map_err(
-                    |e| err(e.span, format!("platform[{i}].feed.{}", e.key), e.message),
-                )?;
+                crate::transport::setup::validate_feed(feed, self.feed_server.is_some())
+                    .map_err(|e| err(e.span, format!("platform[{i}].feed.{}", e.key), e.message))?;
             }
         }
         Ok(())
@@ -445,7 +444,9 @@ host_key_fingerprint = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
         let no_host_key = err("[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.sftp]\nhost = \"h\"\nusername = \"u\"\nkey_file = \"k\"\n");
         assert_eq!(no_host_key.key, "platform[0].feed.sftp.known_hosts");
         assert_eq!(no_host_key.line, Some(5));
-        let no_server = err("[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.serve]\nauth = \"none\"\n");
+        let no_server = err(
+            "[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.serve]\nauth = \"none\"\n",
+        );
         assert_eq!(no_server.key, "platform[0].feed.serve");
         assert_eq!(no_server.line, Some(5));
         let scheme = err("[feed_server]\nlisten = \"127.0.0.1:1\"\n[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.serve]\nauth = \"digest\"\n");
