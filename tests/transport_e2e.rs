@@ -67,7 +67,10 @@ async fn app(dir: &Path, text: &str, secrets: MemorySecrets) -> (RawConfig, App)
     let path = dir.join("forecourt.toml");
     std::fs::write(
         &path,
-        format!("data_dir = \"data\"\nplugins_dir = \"{}\"\n{text}", plugins.display()),
+        format!(
+            "data_dir = \"data\"\nplugins_dir = \"{}\"\n{text}",
+            plugins.display()
+        ),
     )
     .unwrap();
     let config = RawConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -114,7 +117,10 @@ async fn converge(app: &App) {
         if app.store.queue_depth(None).unwrap() == 0 {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "did not converge");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "did not converge"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -135,13 +141,21 @@ async fn a_directory_drop_reaches_the_store_and_a_broken_file_is_set_aside() {
     let stock = forecourt::sample::sample_stock(25, 3);
 
     // A file still being written (just modified) is left alone.
-    write_aged(&drop.join("stock-1.csv"), &export_bytes(&stock), Duration::ZERO);
+    write_aged(
+        &drop.join("stock-1.csv"),
+        &export_bytes(&stock),
+        Duration::ZERO,
+    );
     let report = app.engine.sync_once().await.unwrap();
     assert_eq!(report.pulls[0].pages, 0);
     assert!(stored_ids(&app).is_empty());
 
     // Once it has settled it is ingested and moved to processed/.
-    write_aged(&drop.join("stock-1.csv"), &export_bytes(&stock), Duration::from_secs(30));
+    write_aged(
+        &drop.join("stock-1.csv"),
+        &export_bytes(&stock),
+        Duration::from_secs(30),
+    );
     let report = app.engine.sync_once().await.unwrap();
     assert_eq!(report.pulls[0].created, stock.len());
     assert_eq!(stored_ids(&app), ids(&stock));
@@ -164,7 +178,10 @@ async fn a_directory_drop_reaches_the_store_and_a_broken_file_is_set_aside() {
         Duration::from_secs(10),
     );
     let error = app.engine.sync_once().await.unwrap_err();
-    assert!(format!("{error:#}").contains("stock id column"), "{error:#}");
+    assert!(
+        format!("{error:#}").contains("stock id column"),
+        "{error:#}"
+    );
     assert_eq!(snapshot(&app), before);
     assert!(drop.join("failed/stock-2.csv").exists());
     let reason = std::fs::read_to_string(drop.join("failed/stock-2.csv.reason.txt")).unwrap();
@@ -173,7 +190,11 @@ async fn a_directory_drop_reaches_the_store_and_a_broken_file_is_set_aside() {
     // The next good drop is picked up again.
     let mut newer = stock.clone();
     newer.truncate(20);
-    write_aged(&drop.join("stock-3.csv"), &export_bytes(&newer), Duration::from_secs(5));
+    write_aged(
+        &drop.join("stock-3.csv"),
+        &export_bytes(&newer),
+        Duration::from_secs(5),
+    );
     let report = app.engine.sync_once().await.unwrap();
     assert_eq!(report.pulls[0].pages, 1);
     assert_eq!(stored_ids(&app), ids(&newer));
@@ -203,7 +224,10 @@ impl ExportServer {
                         let (b, l) = (b.clone(), l.clone());
                         async move {
                             let header = |n: &str| {
-                                req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string)
+                                req.headers()
+                                    .get(n)
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_string)
                             };
                             let (bytes, version) = b.lock().unwrap().clone();
                             let etag = format!("\"v{version}\"");
@@ -218,13 +242,12 @@ impl ExportServer {
                             } else if inm.as_deref() == Some(etag.as_str()) {
                                 304
                             } else {
-                                *response.body_mut() = http_body_util::Full::new(bytes::Bytes::from(bytes));
+                                *response.body_mut() =
+                                    http_body_util::Full::new(bytes::Bytes::from(bytes));
                                 200
                             };
                             *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            response
-                                .headers_mut()
-                                .insert("etag", etag.parse().unwrap());
+                            response.headers_mut().insert("etag", etag.parse().unwrap());
                             l.lock().unwrap().push((inm, status));
                             Ok::<_, std::convert::Infallible>(response)
                         }
@@ -284,7 +307,10 @@ async fn an_http_export_reaches_the_store_and_is_not_reparsed_while_unchanged() 
     let (_, other) = app_with(dir2.path(), &source(&document), secrets).await;
     let error = format!("{:#}", other.engine.sync_once().await.unwrap_err());
     assert!(error.contains("refused our credentials (401"), "{error}");
-    assert!(!error.contains("wrong"), "secrets never appear in errors: {error}");
+    assert!(
+        !error.contains("wrong"),
+        "secrets never appear in errors: {error}"
+    );
     assert!(stored_ids(&other).is_empty());
 }
 
@@ -308,22 +334,44 @@ async fn an_sftp_export_reaches_the_store_and_the_host_key_is_verified() {
     let dir = tempfile::tempdir().unwrap();
     let remote = dir.path().join("remote/exports");
     let stock = forecourt::sample::sample_stock(30, 9);
-    write_aged(&remote.join("stock-20240101.csv"), b"StockNo\nOLD\n", Duration::from_secs(600));
-    write_aged(&remote.join("stock-20240102.csv"), &export_bytes(&stock), Duration::from_secs(300));
-    write_aged(&remote.join("other.csv"), b"ignored", Duration::from_secs(60));
+    write_aged(
+        &remote.join("stock-20240101.csv"),
+        b"StockNo\nOLD\n",
+        Duration::from_secs(600),
+    );
+    write_aged(
+        &remote.join("stock-20240102.csv"),
+        &export_bytes(&stock),
+        Duration::from_secs(300),
+    );
+    write_aged(
+        &remote.join("other.csv"),
+        b"ignored",
+        Duration::from_secs(60),
+    );
     let document = format!(
         "[source.document.sftp]\n{}path = \"{}/stock-*.csv\"\nsettle_secs = 0\n",
-        sftp_endpoint(&sshd, &format!("key_file = \"{}\"", sshd.client_key.display())),
+        sftp_endpoint(
+            &sshd,
+            &format!("key_file = \"{}\"", sshd.client_key.display())
+        ),
         remote.display()
     );
     let (_, app) = app(dir.path(), &source(&document), MemorySecrets::default()).await;
-    let report = app.engine.sync_once().await.unwrap_or_else(|e| panic!("{e:#}\n{}", sshd.log()));
+    let report = app
+        .engine
+        .sync_once()
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", sshd.log()));
     assert_eq!(report.pulls[0].created, stock.len());
     assert_eq!(stored_ids(&app), ids(&stock));
     // The same remote file again: not even downloaded.
     let report = app.engine.sync_once().await.unwrap();
     assert_eq!(report.pulls[0].pages, 0);
-    assert!(remote.join("stock-20240102.csv").exists(), "remote files stay where the DMS put them");
+    assert!(
+        remote.join("stock-20240102.csv").exists(),
+        "remote files stay where the DMS put them"
+    );
 
     // A pinned fingerprint that does not match: refused before authenticating.
     let dir2 = tempfile::tempdir().unwrap();
@@ -385,7 +433,14 @@ async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8(raw[..split].to_vec()).unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -433,14 +488,26 @@ async fn feeds_are_served_with_auth_etags_and_head_and_survive_a_restart() {
 
     let anonymous = request(addr, "GET", &path, &[]).await;
     assert_eq!(anonymous.status, 401);
-    assert!(anonymous.header("www-authenticate").unwrap().starts_with("Basic"));
-    let wrong = request(addr, "GET", &path, &[("Authorization", "Basic bWVyY2hhbnQ6bm8=")]).await;
+    assert!(anonymous
+        .header("www-authenticate")
+        .unwrap()
+        .starts_with("Basic"));
+    let wrong = request(
+        addr,
+        "GET",
+        &path,
+        &[("Authorization", "Basic bWVyY2hhbnQ6bm8=")],
+    )
+    .await;
     assert_eq!(wrong.status, 401);
 
     let ok = request(addr, "GET", &path, &[FEED_AUTH]).await;
     assert_eq!(ok.status, 200);
     let feed = String::from_utf8(ok.body.clone()).unwrap();
-    let listed = stock.iter().find(|v| v.status == StockStatus::InStock).unwrap();
+    let listed = stock
+        .iter()
+        .find(|v| v.status == StockStatus::InStock)
+        .unwrap();
     assert!(feed.contains(&listed.stock_id), "{feed}");
     assert_eq!(ok.header("content-type"), Some("text/tab-separated-values"));
     let etag = ok.header("etag").unwrap().to_string();
@@ -450,22 +517,51 @@ async fn feeds_are_served_with_auth_etags_and_head_and_survive_a_restart() {
     assert_eq!(cached.status, 304);
     assert!(cached.body.is_empty());
     assert_eq!(cached.header("etag"), Some(etag.as_str()));
-    let since = request(addr, "GET", &path, &[FEED_AUTH, ("If-Modified-Since", &last_modified)]).await;
+    let since = request(
+        addr,
+        "GET",
+        &path,
+        &[FEED_AUTH, ("If-Modified-Since", &last_modified)],
+    )
+    .await;
     assert_eq!(since.status, 304);
-    let changed = request(addr, "GET", &path, &[FEED_AUTH, ("If-None-Match", "\"stale\"")]).await;
+    let changed = request(
+        addr,
+        "GET",
+        &path,
+        &[FEED_AUTH, ("If-None-Match", "\"stale\"")],
+    )
+    .await;
     assert_eq!(changed.status, 200);
 
     let head = request(addr, "HEAD", &path, &[FEED_AUTH]).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
-    assert_eq!(head.header("content-length"), Some(ok.body.len().to_string().as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(ok.body.len().to_string().as_str())
+    );
     assert_eq!(head.header("etag"), Some(etag.as_str()));
     assert_eq!(request(addr, "POST", &path, &[FEED_AUTH]).await.status, 405);
-    assert_eq!(request(addr, "GET", "/feeds/nope/x.tsv", &[]).await.status, 404);
-    assert_eq!(request(addr, "GET", "/feeds/google/..%2Fsecrets.toml", &[FEED_AUTH]).await.status, 404);
+    assert_eq!(
+        request(addr, "GET", "/feeds/nope/x.tsv", &[]).await.status,
+        404
+    );
+    assert_eq!(
+        request(addr, "GET", "/feeds/google/..%2Fsecrets.toml", &[FEED_AUTH])
+            .await
+            .status,
+        404
+    );
 
     // schema.org: one JSON-LD document per published vehicle, and the index.
-    let doc = request(addr, "GET", &format!("/feeds/website/vehicles/{}.jsonld", listed.stock_id), &[]).await;
+    let doc = request(
+        addr,
+        "GET",
+        &format!("/feeds/website/vehicles/{}.jsonld", listed.stock_id),
+        &[],
+    )
+    .await;
     assert_eq!(doc.status, 200);
     assert_eq!(doc.header("content-type"), Some("application/ld+json"));
     let json: serde_json::Value = serde_json::from_slice(&doc.body).unwrap();
@@ -481,10 +577,21 @@ async fn feeds_are_served_with_auth_etags_and_head_and_survive_a_restart() {
     .await;
     assert_eq!(again.status, 304);
     if let Some(sold) = stock.iter().find(|v| v.status == StockStatus::Sold) {
-        let gone = request(addr, "GET", &format!("/feeds/website/vehicles/{}.jsonld", sold.stock_id), &[]).await;
+        let gone = request(
+            addr,
+            "GET",
+            &format!("/feeds/website/vehicles/{}.jsonld", sold.stock_id),
+            &[],
+        )
+        .await;
         assert_eq!(gone.status, 404, "sold stock has no page document");
     }
-    assert_eq!(request(addr, "GET", "/feeds/website/vehicles.jsonld", &[]).await.status, 200);
+    assert_eq!(
+        request(addr, "GET", "/feeds/website/vehicles.jsonld", &[])
+            .await
+            .status,
+        200
+    );
 
     // A restart serves the last feed at once, byte for byte, same ETag.
     drop(server);
@@ -519,7 +626,10 @@ async fn feeds_are_served_over_tls_from_pem_files() {
 
     let stock = forecourt::sample::sample_stock(10, 2);
     std::fs::write(dir.path().join("stock.csv"), export_bytes(&stock)).unwrap();
-    let text = served_config("stock.csv", "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n");
+    let text = served_config(
+        "stock.csv",
+        "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    );
     let (config, app) = app(dir.path(), &text, feed_secrets()).await;
     let server = forecourt::transport::setup::start_feed_server(
         &config,
@@ -547,7 +657,10 @@ async fn feeds_are_served_over_tls_from_pem_files() {
         .unwrap();
     assert_eq!(ok.status, 200);
     assert!(String::from_utf8(ok.body).unwrap().contains("id\t"));
-    let denied = client.get(&url, &http::HeaderMap::new(), None).await.unwrap();
+    let denied = client
+        .get(&url, &http::HeaderMap::new(), None)
+        .await
+        .unwrap();
     assert_eq!(denied.status, 401);
     // A client without the private CA refuses the certificate.
     let untrusting =
@@ -582,12 +695,22 @@ async fn feeds_are_uploaded_by_sftp_atomically_and_retried_after_an_outage() {
     converge(&app).await;
     let final_path = upload.join(GOOGLE_FEED);
     let first = std::fs::read(&final_path).unwrap_or_else(|e| panic!("{e}\n{}", sshd.log()));
-    assert!(first.len() > 200_000, "a feed large enough to take many writes: {}", first.len());
-    assert!(String::from_utf8_lossy(&first).contains(&stock[0].stock_id) || stock[0].status != StockStatus::InStock);
+    assert!(
+        first.len() > 200_000,
+        "a feed large enough to take many writes: {}",
+        first.len()
+    );
+    assert!(
+        String::from_utf8_lossy(&first).contains(&stock[0].stock_id)
+            || stock[0].status != StockStatus::InStock
+    );
 
     // Upload a new version while a reader keeps reading the final name: it
     // only ever sees one whole version or the other.
-    for v in stock.iter_mut().filter(|v| v.status == StockStatus::InStock) {
+    for v in stock
+        .iter_mut()
+        .filter(|v| v.status == StockStatus::InStock)
+    {
         v.price.as_mut().unwrap().amount_minor += 100;
     }
     std::fs::write(dir.path().join("stock.csv"), export_bytes(&stock)).unwrap();
@@ -627,23 +750,41 @@ async fn feeds_are_uploaded_by_sftp_atomically_and_retried_after_an_outage() {
 
     // The server goes away: the feed job is kept for retry, not lost.
     sshd.stop();
-    let sold = stock.iter().position(|v| v.status == StockStatus::InStock).unwrap();
+    let sold = stock
+        .iter()
+        .position(|v| v.status == StockStatus::InStock)
+        .unwrap();
     stock[sold].status = StockStatus::Sold;
     std::fs::write(dir.path().join("stock.csv"), export_bytes(&stock)).unwrap();
     let report = app.engine.sync_once().await.unwrap();
-    let google = report.deliveries.iter().find(|d| d.platform == "google").unwrap();
+    let google = report
+        .deliveries
+        .iter()
+        .find(|d| d.platform == "google")
+        .unwrap();
     assert!(google.retried > 0 && google.done == 0, "{google:?}");
     assert!(app.store.queue_depth(Some("google")).unwrap() > 0);
-    let listing = app.store.listing(&stock[sold].stock_id, "google").unwrap().unwrap();
+    let listing = app
+        .store
+        .listing(&stock[sold].stock_id, "google")
+        .unwrap()
+        .unwrap();
     assert_eq!(listing.error_class.as_deref(), Some("transient"));
     assert!(listing.last_error.unwrap().contains("127.0.0.1"));
-    assert_eq!(std::fs::read(&final_path).unwrap(), second, "the old feed stays whole");
+    assert_eq!(
+        std::fs::read(&final_path).unwrap(),
+        second,
+        "the old feed stays whole"
+    );
 
     // It comes back: the retry delivers the new feed.
     sshd.resume();
     converge(&app).await;
     let third = String::from_utf8(std::fs::read(&final_path).unwrap()).unwrap();
-    assert!(!third.contains(&format!("{}\t", stock[sold].stock_id)), "the sold car left the feed");
+    assert!(
+        !third.contains(&format!("{}\t", stock[sold].stock_id)),
+        "the sold car left the feed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -664,14 +805,25 @@ async fn a_refused_sftp_key_pauses_the_platform_and_keeps_the_feed_job() {
         sftp_endpoint(&sshd, &format!("key_file = \"{}\"", stranger.display())),
         dir.path().display()
     );
-    let text = format!("{}{}", source("document = { file = \"stock.csv\" }"), google(&feed));
+    let text = format!(
+        "{}{}",
+        source("document = { file = \"stock.csv\" }"),
+        google(&feed)
+    );
     let (_, app) = app(dir.path(), &text, MemorySecrets::default()).await;
     let report = app.engine.sync_once().await.unwrap();
-    let google = report.deliveries.iter().find(|d| d.platform == "google").unwrap();
+    let google = report
+        .deliveries
+        .iter()
+        .find(|d| d.platform == "google")
+        .unwrap();
     assert_eq!((google.done, google.dead), (0, 0), "{google:?}");
     let paused = app.store.paused("google").unwrap().expect("paused");
     assert!(paused.contains("refused our key"), "{paused}");
-    assert!(app.store.queue_depth(Some("google")).unwrap() > 0, "the job is kept");
+    assert!(
+        app.store.queue_depth(Some("google")).unwrap() > 0,
+        "the job is kept"
+    );
     assert!(!dir.path().join(GOOGLE_FEED).exists());
 }
 
@@ -683,7 +835,11 @@ async fn sftp_password_authentication_uploads_and_picks_up() {
     let dir = tempfile::tempdir().unwrap();
     let exports = home.join("exports");
     let stock = forecourt::sample::sample_stock(12, 6);
-    write_aged(&exports.join("stock.csv"), &export_bytes(&stock), Duration::from_secs(120));
+    write_aged(
+        &exports.join("stock.csv"),
+        &export_bytes(&stock),
+        Duration::from_secs(120),
+    );
     let endpoint = format!(
         "host = \"127.0.0.1\"\nport = {}\nusername = \"{PASSWORD_USER}\"\npassword_secret = \"sftp_password\"\n\
          host_key_fingerprint = \"{}\"\ntimeout_secs = 10\n",
@@ -695,7 +851,10 @@ async fn sftp_password_authentication_uploads_and_picks_up() {
             "[source.document.sftp]\n{endpoint}path = \"{}\"\nsettle_secs = 0\n",
             exports.join("stock.csv").display()
         )),
-        google(&format!("[platform.feed.sftp]\n{endpoint}directory = \"{}\"\n", home.display())),
+        google(&format!(
+            "[platform.feed.sftp]\n{endpoint}directory = \"{}\"\n",
+            home.display()
+        )),
     );
     let secrets = MemorySecrets::default();
     secrets.set("dms", "sftp_password", &password);

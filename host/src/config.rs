@@ -393,9 +393,8 @@ impl RawConfig {
                 ));
             }
             if let Some(feed) = &p.feed {
-                crate::transport::setup::validate_feed(feed, self.feed_server.is_some()).map_err(
-                    |e| err(e.span, format!("platform[{i}].feed.{}", e.key), e.message),
-                )?;
+                crate::transport::setup::validate_feed(feed, self.feed_server.is_some())
+                    .map_err(|e| err(e.span, format!("platform[{i}].feed.{}", e.key), e.message))?;
             }
         }
         if let Some(admin) = &self.admin {
@@ -508,5 +507,59 @@ max_attempts = 3
         let err =
             RawConfig::parse("[admin]\naccess_log_retention_days = 0\n", "f.toml").unwrap_err();
         assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn transports_are_validated_with_line_and_key() {
+        let ok = RawConfig::parse(
+            r#"
+[feed_server]
+listen = "127.0.0.1:8780"
+[[source]]
+id = "dms"
+plugin = "csv-export"
+[source.document.sftp]
+host = "sftp.dms.example"
+username = "dealer"
+key_file = "id_ed25519"
+known_hosts = "known_hosts"
+path = "/exports/stock-*.csv"
+[[platform]]
+id = "google"
+plugin = "google-vehicle-ads"
+[platform.feed]
+directory = "feeds"
+serve = { auth = "basic", username = "merchant", password_secret = "feed_password" }
+[platform.feed.sftp]
+host = "upload.example"
+username = "u"
+password_secret = "sftp_password"
+host_key_fingerprint = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
+"#,
+            "f.toml",
+        )
+        .unwrap();
+        assert!(ok.platforms[0].feed.as_ref().unwrap().sftp.is_some());
+
+        let err = |text: &str| RawConfig::parse(text, "f.toml").unwrap_err();
+        let two = err("[[source]]\nid = \"dms\"\nplugin = \"x\"\n[source.document]\nfile = \"a.csv\"\n[source.document.url]\naddress = \"https://x.example/a.csv\"\n");
+        assert_eq!(two.key, "source[0].document.(table)");
+        assert!(two.message.contains("exactly one"), "{two}");
+        let pattern = err("[[source]]\nid = \"dms\"\nplugin = \"x\"\n[source.document.directory]\npath = \"drop\"\npattern = \"a/b\"\n");
+        assert_eq!(
+            pattern.to_string(),
+            "f.toml:6: source[0].document.directory.pattern: must be a file-name pattern such as `stock-*.csv` (no directories)"
+        );
+        let no_host_key = err("[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.sftp]\nhost = \"h\"\nusername = \"u\"\nkey_file = \"k\"\n");
+        assert_eq!(no_host_key.key, "platform[0].feed.sftp.known_hosts");
+        assert_eq!(no_host_key.line, Some(5));
+        let no_server = err(
+            "[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.serve]\nauth = \"none\"\n",
+        );
+        assert_eq!(no_server.key, "platform[0].feed.serve");
+        assert_eq!(no_server.line, Some(5));
+        let scheme = err("[feed_server]\nlisten = \"127.0.0.1:1\"\n[[platform]]\nid = \"p\"\nplugin = \"x\"\n[platform.feed.serve]\nauth = \"digest\"\n");
+        assert_eq!(scheme.line, Some(7));
+        assert!(scheme.message.contains("digest"), "{scheme}");
     }
 }

@@ -19,8 +19,8 @@ pub mod http_client;
 pub mod pull;
 pub mod served;
 pub mod server;
-pub mod sftp_pickup;
 pub mod setup;
+pub mod sftp_pickup;
 pub mod sftp_upload;
 pub mod ssh;
 pub mod state;
@@ -194,7 +194,10 @@ pub struct BuildContext {
 
 impl BuildContext {
     /// A secret of this owner, or an error naming where it is expected.
-    pub fn secret(&self, name: &str) -> Result<crate::runtime::secrets::SecretValue, TransportError> {
+    pub fn secret(
+        &self,
+        name: &str,
+    ) -> Result<crate::runtime::secrets::SecretValue, TransportError> {
         self.secrets.get(&self.owner, name).ok_or_else(|| {
             TransportError::auth(format!(
                 "secret `{name}` of `{}` is not set (secrets file table [{}] or environment variable {})",

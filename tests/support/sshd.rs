@@ -46,7 +46,16 @@ fn run(cmd: &mut Command) -> String {
 
 fn keygen(path: &Path) {
     run(Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "forecourt-test", "-f"])
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "forecourt-test",
+            "-f",
+        ])
         .arg(path));
 }
 
@@ -181,8 +190,12 @@ impl Sshd {
             .unwrap()
             .success();
         if !exists {
-            run(Command::new("useradd")
-                .args(["--create-home", "--shell", "/usr/sbin/nologin", PASSWORD_USER]));
+            run(Command::new("useradd").args([
+                "--create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                PASSWORD_USER,
+            ]));
         }
         let mut child = Command::new("chpasswd")
             .stdin(Stdio::piped())

@@ -280,7 +280,9 @@ mod tests {
     fn keys_must_fit_the_scheme() {
         assert_eq!(credentials("auth = \"none\"").unwrap(), Credentials::None);
         assert_eq!(
-            credentials("auth = \"basic\"\nusername = \"g\"").unwrap_err().key,
+            credentials("auth = \"basic\"\nusername = \"g\"")
+                .unwrap_err()
+                .key,
             "password_secret"
         );
         assert_eq!(
@@ -307,7 +309,8 @@ mod tests {
         let good = basic.header(&ctx).unwrap().unwrap();
         assert!(good.is_sensitive());
         assert_eq!(basic.verify(&ctx, Some(&good)), Verdict::Allowed);
-        let lower = HeaderValue::from_str(&good.to_str().unwrap().replace("Basic", "basic")).unwrap();
+        let lower =
+            HeaderValue::from_str(&good.to_str().unwrap().replace("Basic", "basic")).unwrap();
         assert_eq!(basic.verify(&ctx, Some(&lower)), Verdict::Allowed);
         let wrong = HeaderValue::from_static("Basic bWVyY2hhbnQ6d3Jvbmc="); // merchant:wrong
         assert_eq!(basic.verify(&ctx, Some(&wrong)), Verdict::Denied);

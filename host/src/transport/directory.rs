@@ -96,7 +96,11 @@ impl DirectoryConfig {
     /// Check the settings; keys are relative to this table.
     pub fn validate(&self) -> Result<(), Invalid> {
         if self.path.get_ref().as_os_str().is_empty() {
-            return Err(Invalid::new(self.path.span(), "path", "must name a directory"));
+            return Err(Invalid::new(
+                self.path.span(),
+                "path",
+                "must name a directory",
+            ));
         }
         validate_pattern(&self.pattern, "pattern")?;
         if *self.settle_secs.get_ref() > 3600 {
@@ -329,12 +333,13 @@ mod tests {
     use std::sync::Arc;
 
     fn pickup(dir: &Path, data: &Path, after: After, settle_secs: u64) -> DirectoryPickup {
-        let config: DirectoryConfig = toml::from_str(&format!(
+        let config: DirectoryConfig =
+            toml::from_str(&format!(
             "path = {:?}\npattern = \"stock-*.csv\"\nsettle_secs = {settle_secs}\nafter = \"{}\"\n",
             dir.display().to_string(),
             if after == After::Move { "move" } else { "remember" }
         ))
-        .unwrap();
+            .unwrap();
         config.validate().unwrap();
         config.build(&BuildContext {
             owner: "dms".into(),
@@ -365,9 +370,18 @@ mod tests {
         assert_eq!(doc.bytes, b"new");
         p.settle_now(&doc, &Settlement::Ingested).unwrap();
         let processed = drop.path().join("processed");
-        assert_eq!(std::fs::read(processed.join("stock-2.csv")).unwrap(), b"new");
-        assert_eq!(std::fs::read(processed.join("stock-1.csv")).unwrap(), b"old");
-        assert!(drop.path().join("stock-3.csv").exists(), "the growing file stays");
+        assert_eq!(
+            std::fs::read(processed.join("stock-2.csv")).unwrap(),
+            b"new"
+        );
+        assert_eq!(
+            std::fs::read(processed.join("stock-1.csv")).unwrap(),
+            b"old"
+        );
+        assert!(
+            drop.path().join("stock-3.csv").exists(),
+            "the growing file stays"
+        );
         // Nothing settled is left: the growing one is not picked up yet.
         assert!(p.fetch_now().unwrap().is_none());
     }
@@ -404,7 +418,10 @@ mod tests {
         p.settle_now(&doc, &Settlement::Rejected("record 1: no header".into()))
             .unwrap();
         let failed = drop.path().join("failed");
-        assert_eq!(std::fs::read(failed.join("stock-1.csv")).unwrap(), b"garbage");
+        assert_eq!(
+            std::fs::read(failed.join("stock-1.csv")).unwrap(),
+            b"garbage"
+        );
         assert_eq!(
             std::fs::read_to_string(failed.join("stock-1.csv.reason.txt")).unwrap(),
             "record 1: no header\n"

@@ -86,9 +86,12 @@ impl UrlConfig {
                 "must be an http:// or https:// URL",
             ));
         }
-        if address.contains('@') && address.split("://").nth(1).is_some_and(|r| {
-            r.split('/').next().is_some_and(|a| a.contains('@'))
-        }) {
+        if address.contains('@')
+            && address
+                .split("://")
+                .nth(1)
+                .is_some_and(|r| r.split('/').next().is_some_and(|a| a.contains('@')))
+        {
             return Err(Invalid::new(
                 self.address.span(),
                 "address",
@@ -142,7 +145,11 @@ impl UrlPickup {
     async fn fetch_now(&self) -> Result<Option<Document>, TransportError> {
         let memory = self.state.load()?;
         let mut headers = HeaderMap::new();
-        if let Some(etag) = memory.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(etag) = memory
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             headers.insert(http::header::IF_NONE_MATCH, etag);
         } else if let Some(since) = memory
             .last_modified

@@ -107,15 +107,18 @@ impl HttpClient {
         headers: &HeaderMap,
         authorization: Option<&HeaderValue>,
     ) -> Result<Response, TransportError> {
-        tokio::time::timeout(self.timeout, self.get_following(url, headers, authorization))
-            .await
-            .map_err(|_| {
-                TransportError::transient(format!(
-                    "{}: no complete answer within {} s",
-                    redact(url),
-                    self.timeout.as_secs()
-                ))
-            })?
+        tokio::time::timeout(
+            self.timeout,
+            self.get_following(url, headers, authorization),
+        )
+        .await
+        .map_err(|_| {
+            TransportError::transient(format!(
+                "{}: no complete answer within {} s",
+                redact(url),
+                self.timeout.as_secs()
+            ))
+        })?
     }
 
     async fn get_following(
@@ -127,7 +130,8 @@ impl HttpClient {
         let first: Uri = parse(url)?;
         let mut uri = first.clone();
         for _ in 0..=MAX_REDIRECTS {
-            let same_origin = uri.scheme() == first.scheme() && uri.authority() == first.authority();
+            let same_origin =
+                uri.scheme() == first.scheme() && uri.authority() == first.authority();
             let response = self
                 .get_once(&uri, headers, authorization.filter(|_| same_origin))
                 .await?;
@@ -201,7 +205,10 @@ impl HttpClient {
         });
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let mut request = Request::get(path)
-            .header(http::header::HOST, uri.authority().map(|a| a.as_str()).unwrap_or(&host))
+            .header(
+                http::header::HOST,
+                uri.authority().map(|a| a.as_str()).unwrap_or(&host),
+            )
             .header(
                 http::header::USER_AGENT,
                 concat!("forecourt/", env!("CARGO_PKG_VERSION")),

@@ -87,7 +87,8 @@ impl ServedSink {
             .unwrap_or(false);
         let type_path = type_file(&self.dir, feed.file_name);
         let write = |p: &Path, b: &[u8]| {
-            crate::files::write_atomic(p, b).map_err(|e| TransportError::transient(format!("{e:#}")))
+            crate::files::write_atomic(p, b)
+                .map_err(|e| TransportError::transient(format!("{e:#}")))
         };
         if std::fs::read(&type_path).ok().as_deref() != Some(feed.content_type.as_bytes()) {
             write(&type_path, feed.content_type.as_bytes())?;
@@ -215,14 +216,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sink = ServedSink::new(dir.path().join("google"));
         let cache = ServedCache::default();
-        assert!(cache.get(&dir.path().join("google"), "feed.tsv").unwrap().is_none());
+        assert!(cache
+            .get(&dir.path().join("google"), "feed.tsv")
+            .unwrap()
+            .is_none());
         let feed = |body: &'static [u8]| FeedFile {
             file_name: "feed.tsv",
             content_type: "text/tab-separated-values",
             body,
         };
         sink.deliver(feed(b"one")).await.unwrap();
-        let first = cache.get(&dir.path().join("google"), "feed.tsv").unwrap().unwrap();
+        let first = cache
+            .get(&dir.path().join("google"), "feed.tsv")
+            .unwrap()
+            .unwrap();
         assert_eq!(&first.body[..], b"one");
         assert_eq!(first.content_type, "text/tab-separated-values");
         let modified = std::fs::metadata(dir.path().join("google/feed.tsv"))
@@ -240,7 +247,10 @@ mod tests {
             "an identical render does not touch the file"
         );
         sink.deliver(feed(b"two")).await.unwrap();
-        let second = cache.get(&dir.path().join("google"), "feed.tsv").unwrap().unwrap();
+        let second = cache
+            .get(&dir.path().join("google"), "feed.tsv")
+            .unwrap()
+            .unwrap();
         assert_eq!(&second.body[..], b"two");
         assert_ne!(first.etag, second.etag);
         // Hidden companions and escaping names are never served.

@@ -51,7 +51,10 @@ pub struct FeedServerConfig {
 impl FeedServerConfig {
     /// Resolve relative paths against the configuration file's directory.
     pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [self.tls_cert.as_mut(), self.tls_key.as_mut()].into_iter().flatten() {
+        for p in [self.tls_cert.as_mut(), self.tls_key.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             super::resolve(base, p.get_mut());
         }
     }
@@ -71,7 +74,11 @@ impl FeedServerConfig {
                 "tls_key",
                 "is required with tls_cert",
             )),
-            (None, Some(key)) => Err(Invalid::new(key.span(), "tls_cert", "is required with tls_key")),
+            (None, Some(key)) => Err(Invalid::new(
+                key.span(),
+                "tls_cert",
+                "is required with tls_key",
+            )),
             _ => Ok(()),
         }
     }
@@ -115,7 +122,11 @@ impl RunningServer {
 
     /// `http(s)://addr`.
     pub fn base_url(&self) -> String {
-        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 }
 
@@ -157,7 +168,10 @@ impl FeedServer {
         config: &FeedServerConfig,
     ) -> Result<RunningServer, TransportError> {
         let addr: SocketAddr = config.listen.get_ref().parse().map_err(|_| {
-            TransportError::permanent(format!("feed_server.listen {:?} is not an address", config.listen.get_ref()))
+            TransportError::permanent(format!(
+                "feed_server.listen {:?} is not an address",
+                config.listen.get_ref()
+            ))
         })?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(tls_acceptor(cert.get_ref(), key.get_ref())?),
@@ -247,7 +261,11 @@ impl FeedServer {
         let segments: Vec<String> = path
             .trim_start_matches('/')
             .split('/')
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .collect();
         let (platform, rest) = match segments.as_slice() {
             [feeds, platform, rest @ ..] if feeds == "feeds" && !rest.is_empty() => {
@@ -266,14 +284,19 @@ impl FeedServer {
             Verdict::Denied => {
                 let mut r = plain(StatusCode::UNAUTHORIZED, "credentials required\n");
                 if let Some(challenge) = route.credentials.challenge() {
-                    r.headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+                    r.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(challenge),
+                    );
                 }
                 return r;
             }
             Verdict::Unavailable(why) => {
                 tracing::error!(platform = %route.platform, reason = %why, "Feed server cannot check credentials; refusing requests.");
-                return plain(StatusCode::SERVICE_UNAVAILABLE, "feed credentials not configured\n");
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "feed credentials not configured\n",
+                );
             }
         }
         let served = match rest {
@@ -310,7 +333,8 @@ impl FeedServer {
             return None;
         }
         let body = listing.published_body?;
-        let modified = SystemTime::UNIX_EPOCH + Duration::from_millis(listing.updated_at.max(0) as u64);
+        let modified =
+            SystemTime::UNIX_EPOCH + Duration::from_millis(listing.updated_at.max(0) as u64);
         Some(Arc::new(Served::new(
             Bytes::from(body),
             modified,
@@ -335,9 +359,10 @@ fn not_modified(headers: &HeaderMap, served: &Served) -> bool {
         // If-None-Match wins over If-Modified-Since; weak comparison.
         let Ok(inm) = inm.to_str() else { return false };
         let ours = served.etag.as_str();
-        return inm.split(',').map(str::trim).any(|tag| {
-            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours
-        });
+        return inm
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours);
     }
     if let Some(since) = headers
         .get(header::IF_MODIFIED_SINCE)
@@ -351,7 +376,11 @@ fn not_modified(headers: &HeaderMap, served: &Served) -> bool {
 
 fn truncate_secs(t: SystemTime) -> SystemTime {
     SystemTime::UNIX_EPOCH
-        + Duration::from_secs(t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+        + Duration::from_secs(
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
 }
 
 fn respond(method: &Method, headers: &HeaderMap, served: &Served) -> Response<Full<Bytes>> {
@@ -422,12 +451,17 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-fn load_certified_key(cert: &Path, key: &Path) -> Result<rustls::sign::CertifiedKey, TransportError> {
+fn load_certified_key(
+    cert: &Path,
+    key: &Path,
+) -> Result<rustls::sign::CertifiedKey, TransportError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect())
-        .map_err(|e| TransportError::permanent(format!("TLS certificate {}: {e}", cert.display())))?;
+        .map_err(|e| {
+            TransportError::permanent(format!("TLS certificate {}: {e}", cert.display()))
+        })?;
     if certs.is_empty() {
         return Err(TransportError::permanent(format!(
             "TLS certificate {} holds no PEM certificate",
@@ -439,9 +473,13 @@ fn load_certified_key(cert: &Path, key: &Path) -> Result<rustls::sign::Certified
     let signing = rustls::crypto::ring::sign::any_supported_type(&key_der)
         .map_err(|e| TransportError::permanent(format!("TLS key {}: {e}", key.display())))?;
     let certified = rustls::sign::CertifiedKey::new(certs, signing);
-    certified
-        .keys_match()
-        .map_err(|e| TransportError::permanent(format!("TLS key {} does not match {}: {e}", key.display(), cert.display())))?;
+    certified.keys_match().map_err(|e| {
+        TransportError::permanent(format!(
+            "TLS key {} does not match {}: {e}",
+            key.display(),
+            cert.display()
+        ))
+    })?;
     Ok(certified)
 }
 
@@ -461,7 +499,9 @@ impl rustls::server::ResolvesServerCert for ReloadingCert {
                         *current = (Instant::now(), now, Arc::new(key));
                     }
                     // Half-replaced files: keep serving the old certificate.
-                    Err(e) => tracing::warn!(error = %e, "New TLS certificate not usable yet; keeping the old one."),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "New TLS certificate not usable yet; keeping the old one.")
+                    }
                 }
             }
         }
@@ -477,7 +517,9 @@ mod tests {
         Served {
             body: Bytes::from_static(b"x"),
             etag: etag.into(),
-            modified: SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(500),
+            modified: SystemTime::UNIX_EPOCH
+                + Duration::from_secs(secs)
+                + Duration::from_millis(500),
             content_type: "text/plain".into(),
         }
     }
@@ -494,13 +536,24 @@ mod tests {
     fn conditional_requests_follow_rfc_9110() {
         let s = served("\"abc\"", 1_700_000_000);
         assert!(not_modified(&headers(&[("if-none-match", "\"abc\"")]), &s));
-        assert!(not_modified(&headers(&[("if-none-match", "\"x\", W/\"abc\"")]), &s));
+        assert!(not_modified(
+            &headers(&[("if-none-match", "\"x\", W/\"abc\"")]),
+            &s
+        ));
         assert!(not_modified(&headers(&[("if-none-match", "*")]), &s));
-        assert!(!not_modified(&headers(&[("if-none-match", "\"other\"")]), &s));
-        let at = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        assert!(!not_modified(
+            &headers(&[("if-none-match", "\"other\"")]),
+            &s
+        ));
+        let at =
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
         assert!(not_modified(&headers(&[("if-modified-since", &at)]), &s));
-        let before = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_699_999_999));
-        assert!(!not_modified(&headers(&[("if-modified-since", &before)]), &s));
+        let before =
+            httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(1_699_999_999));
+        assert!(!not_modified(
+            &headers(&[("if-modified-since", &before)]),
+            &s
+        ));
         // A non-matching ETag wins over a matching date.
         assert!(!not_modified(
             &headers(&[("if-none-match", "\"other\""), ("if-modified-since", &at)]),

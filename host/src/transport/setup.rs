@@ -55,9 +55,7 @@ pub fn validate_document(document: &Spanned<RawDocument>) -> Result<(), Invalid>
         return Err(Invalid::new(
             document.span(),
             "(table)",
-            format!(
-                "set exactly one of file, directory, url or sftp (found {set})"
-            ),
+            format!("set exactly one of file, directory, url or sftp (found {set})"),
         ));
     }
     if let Some(x) = &d.directory {
@@ -114,9 +112,9 @@ pub fn build_document(
 pub fn build_feed_outputs(feed: &RawFeed, ctx: &BuildContext) -> anyhow::Result<Vec<FeedOutput>> {
     let mut outputs = Vec::new();
     if let Some(dir) = &feed.directory {
-        outputs.push(FeedOutput::Sink(Arc::new(super::feed_dir::DirectorySink::new(
-            dir.clone(),
-        ))));
+        outputs.push(FeedOutput::Sink(Arc::new(
+            super::feed_dir::DirectorySink::new(dir.clone()),
+        )));
     }
     if let Some(serve) = &feed.serve {
         // The server checks requests against these: fail at start, not at the first fetch.
@@ -136,7 +134,10 @@ pub fn build_feed_outputs(feed: &RawFeed, ctx: &BuildContext) -> anyhow::Result<
 }
 
 /// The served feeds of a configuration, for the platforms as loaded.
-pub fn feed_routes(config: &RawConfig, platforms: &[PlatformSetup]) -> anyhow::Result<Vec<FeedRoute>> {
+pub fn feed_routes(
+    config: &RawConfig,
+    platforms: &[PlatformSetup],
+) -> anyhow::Result<Vec<FeedRoute>> {
     let mut routes = Vec::new();
     for raw in &config.platforms {
         let Some(serve) = raw.feed.as_ref().and_then(|f| f.serve.as_ref()) else {
@@ -159,9 +160,9 @@ pub fn feed_routes(config: &RawConfig, platforms: &[PlatformSetup]) -> anyhow::R
         };
         routes.push(FeedRoute {
             platform: id.clone(),
-            credentials: serve
-                .credentials()
-                .map_err(|e| anyhow::anyhow!("platform `{id}` feed.serve.{}: {}", e.key, e.message))?,
+            credentials: serve.credentials().map_err(|e| {
+                anyhow::anyhow!("platform `{id}` feed.serve.{}: {}", e.key, e.message)
+            })?,
             vehicle_documents: serve.vehicle_documents,
             document_extension: extension,
             document_type: content_type,
@@ -183,10 +184,12 @@ pub async fn start_feed_server(
     };
     let routes = feed_routes(config, platforms)?;
     if routes.is_empty() {
-        tracing::warn!("[feed_server] is configured but no platform sets feed.serve; not starting it.");
+        tracing::warn!(
+            "[feed_server] is configured but no platform sets feed.serve; not starting it."
+        );
         return Ok(None);
     }
-    let server = FeedServer::new(routes, &config.data_dir, store, secrets)
-        .context("feed server")?;
+    let server =
+        FeedServer::new(routes, &config.data_dir, store, secrets).context("feed server")?;
     Ok(Some(Arc::new(server).start(server_config).await?))
 }

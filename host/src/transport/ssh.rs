@@ -114,7 +114,11 @@ impl EndpointKeys<'_> {
             return Err(Invalid::new(self.port.span(), "port", "must be 1 to 65535"));
         }
         if self.username.get_ref().is_empty() {
-            return Err(Invalid::new(self.username.span(), "username", "must not be empty"));
+            return Err(Invalid::new(
+                self.username.span(),
+                "username",
+                "must not be empty",
+            ));
         }
         let auth = match (self.key_file, self.password_secret) {
             (Some(key), None) => SshAuth::Key {
@@ -214,7 +218,9 @@ struct Verifier {
 impl Verifier {
     fn verdict(&self, key: &PublicKeyOrCertificate) -> Result<(), String> {
         let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
-            return Err("the server presented an SSH certificate; pin its plain host key instead".into());
+            return Err(
+                "the server presented an SSH certificate; pin its plain host key instead".into(),
+            );
         };
         let seen = key.fingerprint(HashAlg::Sha256).to_string();
         match &self.policy {
@@ -416,7 +422,10 @@ impl Endpoint {
             )));
         }
         let channel = tokio::time::timeout(self.timeout, async {
-            let channel = ssh.channel_open_session().await.map_err(step("open a session"))?;
+            let channel = ssh
+                .channel_open_session()
+                .await
+                .map_err(step("open a session"))?;
             channel
                 .request_subsystem(true, "sftp")
                 .await
@@ -546,7 +555,11 @@ impl SftpConnection {
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
             let want = (len - out.len()) as u32;
-            match self.sftp.read(handle, offset + out.len() as u64, want).await {
+            match self
+                .sftp
+                .read(handle, offset + out.len() as u64, want)
+                .await
+            {
                 Ok(data) if data.data.is_empty() => break,
                 Ok(data) => out.extend_from_slice(&data.data),
                 Err(e) if is_eof(&e) => break,
@@ -573,9 +586,7 @@ impl SftpConnection {
             let expected = expected.min(max_bytes) as usize;
             let offsets: Vec<usize> = (0..expected).step_by(CHUNK).collect();
             let chunks: Vec<Vec<u8>> = futures::stream::iter(offsets)
-                .map(|offset| {
-                    self.read_at(&handle, offset as u64, CHUNK.min(expected - offset))
-                })
+                .map(|offset| self.read_at(&handle, offset as u64, CHUNK.min(expected - offset)))
                 .buffered(IN_FLIGHT)
                 .try_collect()
                 .await?;
@@ -678,7 +689,9 @@ impl SftpConnection {
                 .await
             {
                 Ok(Packet::Status(s)) if s.status_code == StatusCode::Ok => Ok(()),
-                Ok(Packet::Status(s)) => Err(self.fail("cannot rename", from)(SftpError::Status(s))),
+                Ok(Packet::Status(s)) => {
+                    Err(self.fail("cannot rename", from)(SftpError::Status(s)))
+                }
                 Ok(_) => Err(TransportError::transient(format!(
                     "{}: unexpected answer to posix-rename",
                     self.label
@@ -783,12 +796,18 @@ mod tests {
             HostKeyPolicy::Fingerprint("SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8".into())
         );
         let key = |t: &str| endpoint(t).unwrap_err().key;
-        assert_eq!(key("host = \"h\"\nusername = \"u\"\nknown_hosts = \"kh\""), "key_file");
+        assert_eq!(
+            key("host = \"h\"\nusername = \"u\"\nknown_hosts = \"kh\""),
+            "key_file"
+        );
         assert_eq!(
             key("host = \"h\"\nusername = \"u\"\nkey_file = \"k\"\npassword_secret = \"p\"\nknown_hosts = \"kh\""),
             "password_secret"
         );
-        assert_eq!(key("host = \"h\"\nusername = \"u\"\nkey_file = \"k\""), "known_hosts");
+        assert_eq!(
+            key("host = \"h\"\nusername = \"u\"\nkey_file = \"k\""),
+            "known_hosts"
+        );
         assert_eq!(
             key("host = \"h\"\nusername = \"u\"\nkey_file = \"k\"\nhost_key_fingerprint = \"MD5:ab:cd\""),
             "host_key_fingerprint"
@@ -805,7 +824,10 @@ mod tests {
 
     #[test]
     fn remote_paths_split_into_directory_and_pattern() {
-        assert_eq!(split_remote("/out/stock-*.csv"), ("/out".into(), "stock-*.csv".into()));
+        assert_eq!(
+            split_remote("/out/stock-*.csv"),
+            ("/out".into(), "stock-*.csv".into())
+        );
         assert_eq!(split_remote("/stock.csv"), ("/".into(), "stock.csv".into()));
         assert_eq!(split_remote("stock.csv"), (".".into(), "stock.csv".into()));
     }
