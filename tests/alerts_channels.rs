@@ -87,8 +87,15 @@ async fn an_email_arrives_through_a_real_smtp_server_with_auth_and_no_secret_in_
         "[forecourt] FIRING: autotrader: 1 sold or withdrawn vehicle still listed after 30 min"
     );
     assert_eq!(mail.content_type, "text/plain");
-    assert!(mail.text.contains("S1001 (AB12CDE): sold 45 min ago"), "{}", mail.text);
-    assert_eq!(mail.text.replace("\r\n", "\n").trim_end(), message.body.trim_end());
+    assert!(
+        mail.text.contains("S1001 (AB12CDE): sold 45 min ago"),
+        "{}",
+        mail.text
+    );
+    assert_eq!(
+        mail.text.replace("\r\n", "\n").trim_end(),
+        message.body.trim_end()
+    );
     assert!(!mail.raw.contains(PASSWORD));
 }
 
@@ -98,14 +105,30 @@ async fn a_refused_smtp_password_fails_at_once_without_leaking_it() {
     let spec = email(sink.port, SmtpTls::None, None, "127.0.0.1");
     let started = std::time::Instant::now();
     let error = spec
-        .deliver(&alert(), &secrets(), Retry { attempts: 3, first_delay: Duration::from_secs(5) })
+        .deliver(
+            &alert(),
+            &secrets(),
+            Retry {
+                attempts: 3,
+                first_delay: Duration::from_secs(5),
+            },
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(error, ChannelError::Smtp { permanent: true, .. }),
+        matches!(
+            error,
+            ChannelError::Smtp {
+                permanent: true,
+                ..
+            }
+        ),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "a 535 is not retried");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a 535 is not retried"
+    );
     assert!(!error.to_string().contains(PASSWORD), "{error}");
     assert!(sink.messages().is_empty());
 
@@ -128,7 +151,14 @@ async fn starttls_is_required_and_verified_against_the_ca_file() {
     // Without the relay's CA the certificate is refused and nothing is sent.
     let untrusted = email(sink.port, SmtpTls::StartTls, None, "127.0.0.1");
     let error = untrusted
-        .deliver(&alert(), &secrets(), Retry { attempts: 1, first_delay: Duration::ZERO })
+        .deliver(
+            &alert(),
+            &secrets(),
+            Retry {
+                attempts: 1,
+                first_delay: Duration::ZERO,
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, ChannelError::Smtp { .. }), "{error:?}");
@@ -167,7 +197,10 @@ async fn the_webhook_posts_slack_json_and_retries_server_errors() {
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "one 503, then accepted");
     let last = &requests[1];
-    assert_eq!((last.method.as_str(), last.path.as_str()), ("POST", "/services/T0/B0"));
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        ("POST", "/services/T0/B0")
+    );
     assert_eq!(last.header("content-type"), Some("application/json"));
     assert_eq!(last.header("authorization"), Some(TOKEN));
     let json: serde_json::Value = serde_json::from_str(&last.body).unwrap();
@@ -314,8 +347,15 @@ auth_secret = "hook_token"
     .unwrap();
     assert_eq!(code, 0);
     let mails = sink.wait_for(1, Duration::from_secs(10)).await;
-    assert_eq!(mails[0].subject, "[forecourt] Test alert through channel ops-mail");
+    assert_eq!(
+        mails[0].subject,
+        "[forecourt] Test alert through channel ops-mail"
+    );
     let hooks = hook.requests();
     assert_eq!(hooks.len(), 1);
-    assert!(hooks[0].body.contains("Test alert through channel webhook"), "{}", hooks[0].body);
+    assert!(
+        hooks[0].body.contains("Test alert through channel webhook"),
+        "{}",
+        hooks[0].body
+    );
 }

@@ -68,10 +68,16 @@ url = "{hook_url}"
 
 fn assert_clean(text: &str) {
     for secret in [SMTP_PASSWORD, PLATFORM_SECRET, WRONG_SECRET, "sandbox-key"] {
-        assert!(!text.contains(secret), "a secret leaked into an alert:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "a secret leaked into an alert:\n{text}"
+        );
     }
     for pii in PII {
-        assert!(!text.contains(pii), "personal data leaked into an alert:\n{text}");
+        assert!(
+            !text.contains(pii),
+            "personal data leaked into an alert:\n{text}"
+        );
     }
 }
 
@@ -168,7 +174,10 @@ impl World {
             if self.app.store.queue_depth(None).unwrap() == 0 {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(90), "did not converge");
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "did not converge"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -220,7 +229,10 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
         "[forecourt] 2 firing: autotrader is paused: it refused our credentials (+1 more)"
     );
     let body = &mails[0].text;
-    assert!(body.contains("FIRING: autotrader is paused: it refused our credentials"), "{body}");
+    assert!(
+        body.contains("FIRING: autotrader is paused: it refused our credentials"),
+        "{body}"
+    );
     assert!(
         body.contains("FIRING: autotrader: 1 sold or withdrawn vehicle still listed after 0 s"),
         "{body}"
@@ -231,7 +243,10 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
         sold.stock_id,
         sold.registration.as_deref().unwrap()
     );
-    assert!(body.contains(&line), "stock id and registration listed:\n{body}");
+    assert!(
+        body.contains(&line),
+        "stock id and registration listed:\n{body}"
+    );
     assert_clean(&mails[0].raw);
     assert_clean(body);
     assert_eq!(w.hooks().len(), 1, "one webhook call");
@@ -250,8 +265,12 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
     assert_eq!((w.mails().len(), w.hooks().len()), (1, 1), "no repeat");
 
     // --- The operator fixes the secret and resumes the platform.
-    w.plugin_secrets.set("autotrader", "secret", PLATFORM_SECRET);
-    w.app.store.set_paused("autotrader", None, now_ms()).unwrap();
+    w.plugin_secrets
+        .set("autotrader", "secret", PLATFORM_SECRET);
+    w.app
+        .store
+        .set_paused("autotrader", None, now_ms())
+        .unwrap();
     w.converge().await;
     assert!(w.app.store.discrepancies().unwrap().is_empty());
     let report = restarted.evaluate(now_ms()).await.unwrap();
@@ -262,7 +281,9 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
         mails[1].subject,
         "[forecourt] 2 resolved: autotrader is paused: it refused our credentials (+1 more)"
     );
-    assert!(mails[1].text.contains("RESOLVED: autotrader: 1 sold or withdrawn vehicle"));
+    assert!(mails[1]
+        .text
+        .contains("RESOLVED: autotrader: 1 sold or withdrawn vehicle"));
     assert!(mails[1].text.contains("was firing from"));
     assert_clean(&mails[1].raw);
     assert_eq!(w.hooks().len(), 2);
@@ -285,13 +306,18 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
         if !report.firing.is_empty() {
             break report;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no failure alert");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no failure alert"
+        );
         tokio::time::sleep(Duration::from_millis(60)).await;
     };
     assert_eq!(report.firing, ["delivery_failures:autotrader"]);
     let mails = w.sink.wait_for(3, Duration::from_secs(10)).await;
     assert!(
-        mails[2].subject.starts_with("[forecourt] FIRING: autotrader: ")
+        mails[2]
+            .subject
+            .starts_with("[forecourt] FIRING: autotrader: ")
             && mails[2].subject.ends_with("deliveries in a row failed"),
         "{}",
         mails[2].subject
@@ -310,7 +336,9 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
     restarted.evaluate(now_ms()).await.unwrap();
     let mails = w.sink.wait_for(4, Duration::from_secs(10)).await;
     assert!(
-        mails[3].subject.starts_with("[forecourt] RESOLVED: autotrader: "),
+        mails[3]
+            .subject
+            .starts_with("[forecourt] RESOLVED: autotrader: "),
         "{}",
         mails[3].subject
     );

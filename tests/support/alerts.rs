@@ -145,8 +145,9 @@ impl SmtpSink {
             .map(|p| {
                 let mut mail: Mail =
                     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-                mail.raw = String::from_utf8_lossy(&std::fs::read(p.with_extension("eml")).unwrap())
-                    .into_owned();
+                mail.raw =
+                    String::from_utf8_lossy(&std::fs::read(p.with_extension("eml")).unwrap())
+                        .into_owned();
                 mail
             })
             .collect()
@@ -190,7 +191,11 @@ impl Drop for SmtpSink {
 /// localhost, made with the openssl command: `(ca.pem, cert.pem, key.pem)`.
 pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let (ca, ca_key) = (dir.join("ca.pem"), dir.join("ca.key"));
-    let (cert, key, csr) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("cert.csr"));
+    let (cert, key, csr) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("cert.csr"),
+    );
     let ext = dir.join("ext.cnf");
     std::fs::write(
         &ext,
@@ -203,21 +208,55 @@ pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .unwrap_or_else(|e| panic!("the openssl command is needed to make test certificates: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("the openssl command is needed to make test certificates: {e}")
+            });
         assert!(status.success(), "openssl {args:?} failed");
     };
     let s = |v: &'static str| std::ffi::OsStr::new(v);
     openssl(&[
-        s("req"), s("-x509"), s("-newkey"), s("rsa:2048"), s("-nodes"), s("-days"), s("2"),
-        s("-subj"), s("/CN=forecourt test CA"), s("-keyout"), ca_key.as_os_str(), s("-out"), ca.as_os_str(),
+        s("req"),
+        s("-x509"),
+        s("-newkey"),
+        s("rsa:2048"),
+        s("-nodes"),
+        s("-days"),
+        s("2"),
+        s("-subj"),
+        s("/CN=forecourt test CA"),
+        s("-keyout"),
+        ca_key.as_os_str(),
+        s("-out"),
+        ca.as_os_str(),
     ]);
     openssl(&[
-        s("req"), s("-newkey"), s("rsa:2048"), s("-nodes"), s("-subj"), s("/CN=localhost"),
-        s("-keyout"), key.as_os_str(), s("-out"), csr.as_os_str(),
+        s("req"),
+        s("-newkey"),
+        s("rsa:2048"),
+        s("-nodes"),
+        s("-subj"),
+        s("/CN=localhost"),
+        s("-keyout"),
+        key.as_os_str(),
+        s("-out"),
+        csr.as_os_str(),
     ]);
     openssl(&[
-        s("x509"), s("-req"), s("-in"), csr.as_os_str(), s("-CA"), ca.as_os_str(), s("-CAkey"), ca_key.as_os_str(),
-        s("-CAcreateserial"), s("-days"), s("2"), s("-extfile"), ext.as_os_str(), s("-out"), cert.as_os_str(),
+        s("x509"),
+        s("-req"),
+        s("-in"),
+        csr.as_os_str(),
+        s("-CA"),
+        ca.as_os_str(),
+        s("-CAkey"),
+        ca_key.as_os_str(),
+        s("-CAcreateserial"),
+        s("-days"),
+        s("2"),
+        s("-extfile"),
+        ext.as_os_str(),
+        s("-out"),
+        cert.as_os_str(),
     ]);
     (ca, cert, key)
 }

@@ -39,9 +39,8 @@ pub async fn run(cmd: AlertsCommand) -> anyhow::Result<u8> {
 async fn test(config: ConfigArg, only: Option<String>) -> anyhow::Result<u8> {
     let raw = config.load()?;
     let store = crate::app::open_store(&raw)?;
-    let alerting = Alerting::from_config(&raw, store, super::secrets_for(&raw)?).ok_or_else(
-        || ConfigError(format!("{}: no [alerts] table", config.config.display())),
-    )?;
+    let alerting = Alerting::from_config(&raw, store, super::secrets_for(&raw)?)
+        .ok_or_else(|| ConfigError(format!("{}: no [alerts] table", config.config.display())))?;
     if alerting.settings.channels.is_empty() {
         return Err(ConfigError(format!(
             "{}: [alerts] has no [[alerts.channel]] entries",

@@ -507,8 +507,10 @@ impl RawAlerts {
     pub fn settings(&self) -> AlertSettings {
         let minutes = |m: u64| m as i64 * 60_000;
         let default_cooldown = minutes(*self.cooldown_minutes.get_ref());
-        let cooldown =
-            |v: &Option<Spanned<u64>>| v.as_ref().map_or(default_cooldown, |m| minutes(*m.get_ref()));
+        let cooldown = |v: &Option<Spanned<u64>>| {
+            v.as_ref()
+                .map_or(default_cooldown, |m| minutes(*m.get_ref()))
+        };
         let r = &self.rules;
         let rules = Rules {
             delivery_failures: r.delivery_failures.enabled.then(|| Rule {
@@ -577,7 +579,10 @@ fn present_keys(ch: &RawChannel) -> Vec<(&'static str, std::ops::Range<usize>)> 
     add("tls", ch.tls.as_ref().map(Spanned::span));
     add("ca_file", ch.ca_file.as_ref().map(Spanned::span));
     add("username", ch.username.as_ref().map(Spanned::span));
-    add("password_secret", ch.password_secret.as_ref().map(Spanned::span));
+    add(
+        "password_secret",
+        ch.password_secret.as_ref().map(Spanned::span),
+    );
     add("from", ch.from.as_ref().map(Spanned::span));
     add("to", ch.to.as_ref().map(Spanned::span));
     add("url", ch.url.as_ref().map(Spanned::span));
@@ -606,7 +611,12 @@ fn validate_channel(
     let allowed: Vec<&str> = match kind {
         "email" => EMAIL_KEYS.iter().chain(&["to"]).copied().collect(),
         "webhook" => HTTP_KEYS.to_vec(),
-        "sms" => HTTP_KEYS.iter().chain(SMS_KEYS).chain(&["to"]).copied().collect(),
+        "sms" => HTTP_KEYS
+            .iter()
+            .chain(SMS_KEYS)
+            .chain(&["to"])
+            .copied()
+            .collect(),
         other => {
             return Err(c.err(
                 ch.kind.span(),
@@ -679,7 +689,11 @@ fn validate_channel(
     match kind {
         "email" => {
             let host = ch.smtp_host.as_ref().ok_or_else(|| {
-                c.err(ch.kind.span(), at("smtp_host"), "missing: the SMTP server".into())
+                c.err(
+                    ch.kind.span(),
+                    at("smtp_host"),
+                    "missing: the SMTP server".into(),
+                )
             })?;
             if host.get_ref().trim().is_empty() {
                 return Err(c.err(host.span(), at("smtp_host"), "is empty".into()));
@@ -710,7 +724,10 @@ fn validate_channel(
                 let (span, key) = match &ch.username {
                     Some(u) => (u.span(), "password_secret"),
                     None => (
-                        ch.password_secret.as_ref().map(Spanned::span).unwrap_or_default(),
+                        ch.password_secret
+                            .as_ref()
+                            .map(Spanned::span)
+                            .unwrap_or_default(),
                         "username",
                     ),
                 };
@@ -724,7 +741,11 @@ fn validate_channel(
             if let Some(ca) = &ch.ca_file {
                 let path = ca.get_ref();
                 let pem = std::fs::read(path).map_err(|e| {
-                    c.err(ca.span(), at("ca_file"), format!("cannot read {}: {e}", path.display()))
+                    c.err(
+                        ca.span(),
+                        at("ca_file"),
+                        format!("cannot read {}: {e}", path.display()),
+                    )
                 })?;
                 lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(|e| {
                     c.err(
@@ -735,7 +756,11 @@ fn validate_channel(
                 })?;
             }
             let from = ch.from.as_ref().ok_or_else(|| {
-                c.err(ch.kind.span(), at("from"), "missing: the sender address".into())
+                c.err(
+                    ch.kind.span(),
+                    at("from"),
+                    "missing: the sender address".into(),
+                )
             })?;
             if let Err(e) = from.get_ref().parse::<lettre::message::Mailbox>() {
                 return Err(c.err(
@@ -787,7 +812,11 @@ fn validate_channel(
                     .unwrap_or_default();
                 return Err(c.err(
                     span,
-                    at(if ch.auth_header.is_some() { "auth_secret" } else { "auth_header" }),
+                    at(if ch.auth_header.is_some() {
+                        "auth_secret"
+                    } else {
+                        "auth_header"
+                    }),
                     "missing: `auth_header` and `auth_secret` go together".into(),
                 ));
             }
@@ -815,7 +844,10 @@ fn validate_channel(
                         format!("`{content_type}` is not supported; use `application/json`, `application/x-www-form-urlencoded` or `text/plain`"),
                     ));
                 };
-                let body = ch.body.as_ref().map_or(DEFAULT_SMS_BODY, |b| b.get_ref().as_str());
+                let body = ch
+                    .body
+                    .as_ref()
+                    .map_or(DEFAULT_SMS_BODY, |b| b.get_ref().as_str());
                 if let Err(message) = super::channels::sms::check_template(body, escape) {
                     return Err(c.err(
                         ch.body.as_ref().map(Spanned::span).unwrap_or_default(),
@@ -848,7 +880,11 @@ fn channel_spec(ch: &RawChannel) -> ChannelSpec {
         auth_secret: s(&ch.auth_secret),
         timeout,
     };
-    let to = ch.to.as_ref().map(|t| t.get_ref().clone()).unwrap_or_default();
+    let to = ch
+        .to
+        .as_ref()
+        .map(|t| t.get_ref().clone())
+        .unwrap_or_default();
     let kind = match ch.kind.get_ref().as_str() {
         "email" => {
             let tls = match ch.tls.as_ref().map(|t| t.get_ref().as_str()) {
@@ -907,7 +943,10 @@ mod tests {
         let dl = s.rules.delivery_failures.unwrap();
         assert_eq!((dl.params.consecutive, dl.cooldown_ms), (5, 3_600_000));
         assert_eq!(s.rules.error_rate.unwrap().params.threshold, 0.25);
-        assert_eq!(s.rules.sold_still_listed.unwrap().params.after_ms, 1_800_000);
+        assert_eq!(
+            s.rules.sold_still_listed.unwrap().params.after_ms,
+            1_800_000
+        );
         assert!(s.rules.source_stale.unwrap().params.after_ms.is_none());
         assert!(s.channels.is_empty());
     }
@@ -1027,7 +1066,9 @@ content_type = "application/x-www-form-urlencoded"
             assert_eq!(err.line, Some(line), "{text}: {err}");
             assert_eq!(err.key, key, "{text}: {err}");
             assert!(err.message.contains(message), "{text}: {err}");
-            assert!(err.to_string().starts_with(&format!("forecourt.toml:{line}: {key}: ")));
+            assert!(err
+                .to_string()
+                .starts_with(&format!("forecourt.toml:{line}: {key}: ")));
         }
     }
 

@@ -57,7 +57,10 @@ pub fn render(entries: &[Entry], host: &str, now: i64) -> Message {
         .filter(|e| e.kind != EntryKind::Resolved)
         .count();
     let resolved = entries.len() - firing;
-    let first = entries.first().map(|e| e.record.headline.as_str()).unwrap_or("");
+    let first = entries
+        .first()
+        .map(|e| e.record.headline.as_str())
+        .unwrap_or("");
     let subject = match entries {
         [only] => format!("[forecourt] {}: {}", label(only.kind), only.record.headline),
         _ => {
@@ -161,8 +164,12 @@ mod tests {
             T0 + 60_000,
         );
         assert_eq!(m.subject, "[forecourt] FIRING: autotrader is paused");
-        assert!(m.body.starts_with("forecourt alerts from hub-1, 2025-06-15 15:07 UTC\n"));
-        assert!(m.body.contains("FIRING: autotrader is paused\n  since 2025-06-15 15:06 UTC\n  detail line\n"));
+        assert!(m
+            .body
+            .starts_with("forecourt alerts from hub-1, 2025-06-15 15:07 UTC\n"));
+        assert!(m.body.contains(
+            "FIRING: autotrader is paused\n  since 2025-06-15 15:06 UTC\n  detail line\n"
+        ));
         assert_eq!(m.short, "forecourt: FIRING autotrader is paused");
     }
 
@@ -178,7 +185,9 @@ mod tests {
             T0 + 70 * 60_000,
         );
         assert_eq!(m.subject, "[forecourt] 2 firing, 1 resolved: a (+2 more)");
-        assert!(m.body.contains("STILL FIRING: b\n  firing since 2025-06-15 15:06 UTC (1 h 10 min)\n"));
+        assert!(m
+            .body
+            .contains("STILL FIRING: b\n  firing since 2025-06-15 15:06 UTC (1 h 10 min)\n"));
         assert!(m.body.contains(
             "RESOLVED: c\n  was firing from 2025-06-15 15:06 UTC to 2025-06-15 16:11 UTC (1 h 5 min)\n"
         ));

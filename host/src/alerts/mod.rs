@@ -99,7 +99,12 @@ pub fn watched(config: &RawConfig) -> Watched {
         sources: config
             .sources
             .iter()
-            .map(|s| (s.id.get_ref().clone(), *s.interval_secs.get_ref() as i64 * 1000))
+            .map(|s| {
+                (
+                    s.id.get_ref().clone(),
+                    *s.interval_secs.get_ref() as i64 * 1000,
+                )
+            })
             .collect(),
     }
 }
@@ -190,17 +195,19 @@ impl Alerting {
             self.watching_since,
         )?;
         let conditions = rules.evaluate(&signals);
-        let names: Vec<String> = self.settings.channels.iter().map(|c| c.name.clone()).collect();
+        let names: Vec<String> = self
+            .settings
+            .channels
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         self.store.prune_alerts(&names)?;
         let round = state::plan_round(
             &conditions,
             &self.store.alert_records()?,
             &self.store.alert_notices()?,
             &self.filters(),
-            |rule| {
-                rules::RuleName::parse(rule)
-                    .map_or(3_600_000, |r| rules.cooldown_ms(r))
-            },
+            |rule| rules::RuleName::parse(rule).map_or(3_600_000, |r| rules.cooldown_ms(r)),
             now,
         );
         self.store.save_alert_records(&round.records)?;
@@ -225,7 +232,11 @@ impl Alerting {
                 .find(|c| c.name == out.channel)
                 .expect("outgoing messages are for configured channels");
             let message = message::render(&out.entries, &self.host, now);
-            (out, spec.deliver(&message, self.secrets.as_ref(), self.retry).await)
+            (
+                out,
+                spec.deliver(&message, self.secrets.as_ref(), self.retry)
+                    .await,
+            )
         });
         for (out, result) in futures::future::join_all(sends).await {
             match result {
@@ -275,7 +286,10 @@ impl Alerting {
                     attempts: 1,
                     ..self.retry
                 };
-                (c.name.clone(), c.deliver(&m, self.secrets.as_ref(), once).await)
+                (
+                    c.name.clone(),
+                    c.deliver(&m, self.secrets.as_ref(), once).await,
+                )
             });
         futures::future::join_all(sends).await
     }
@@ -284,8 +298,7 @@ impl Alerting {
 /// Alerting for `forecourt run`: `None` without `[alerts]`; a missing channel
 /// secret is a configuration error (exit code 3) at start.
 pub fn for_run(config: &RawConfig, app: &crate::app::App) -> anyhow::Result<Option<Alerting>> {
-    let Some(alerting) =
-        Alerting::from_config(config, app.store.clone(), secrets_for(config)?)
+    let Some(alerting) = Alerting::from_config(config, app.store.clone(), secrets_for(config)?)
     else {
         return Ok(None);
     };

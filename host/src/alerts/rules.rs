@@ -238,7 +238,11 @@ fn delivery_failures(rule: &DeliveryFailures, p: &PlatformSignals) -> Option<Con
         headline: format!(
             "{}: {}{} deliveries in a row failed",
             p.platform,
-            if p.consecutive_capped { "at least " } else { "" },
+            if p.consecutive_capped {
+                "at least "
+            } else {
+                ""
+            },
             p.consecutive_failures
         ),
         details: vec![
@@ -404,7 +408,11 @@ fn failed_logins(rule: &FailedLogins, count: u64) -> Option<Condition> {
             duration(rule.window_ms)
         ),
         details: vec![
-            format!("The alert threshold is {} in {}.", rule.threshold, duration(rule.window_ms)),
+            format!(
+                "The alert threshold is {} in {}.",
+                rule.threshold,
+                duration(rule.window_ms)
+            ),
             "Review the admin API's access log; rotate tokens if one may have leaked.".into(),
         ],
     })
@@ -633,7 +641,10 @@ mod tests {
         s.failed_logins = Some(12);
         let c = rules().evaluate(&s);
         assert_eq!(keys(&c), ["failed_logins:admin-api"]);
-        assert_eq!(c[0].headline, "admin API: 12 failed logins in the last 15 min");
+        assert_eq!(
+            c[0].headline,
+            "admin API: 12 failed logins in the last 15 min"
+        );
         s.failed_logins = None;
         assert!(rules().evaluate(&s).is_empty());
     }

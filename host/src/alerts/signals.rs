@@ -158,13 +158,11 @@ pub fn gather(
         });
     }
     let failed_logins = match (&rules.failed_logins, logins) {
-        (Some(rule), Some(provider)) => {
-            Some(
-                provider
-                    .failed_logins_since(now - rule.params.window_ms)
-                    .map_err(|e| AlertError::Logins(format!("{e:#}")))?,
-            )
-        }
+        (Some(rule), Some(provider)) => Some(
+            provider
+                .failed_logins_since(now - rule.params.window_ms)
+                .map_err(|e| AlertError::Logins(format!("{e:#}")))?,
+        ),
         _ => None,
     };
     Ok(Signals {

@@ -365,14 +365,14 @@ mod tests {
         );
 
         // One clears: a recovery message, then the record is gone.
-        let r = m.round(&[paused.clone()], T0 + 62 * MIN, &[]);
+        let r = m.round(std::slice::from_ref(&paused), T0 + 62 * MIN, &[]);
         assert_eq!(
             sent(&r, "mail"),
             [(EntryKind::Resolved, "sold_still_listed:autotrader".into())]
         );
         assert!(sent(&r, "sms").is_empty(), "sms never heard of it");
         assert_eq!(m.records.len(), 1);
-        let r = m.round(&[paused.clone()], T0 + 63 * MIN, &[]);
+        let r = m.round(std::slice::from_ref(&paused), T0 + 63 * MIN, &[]);
         assert!(r.outgoing.is_empty());
 
         // It fires again: new, with a new start time.

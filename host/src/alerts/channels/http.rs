@@ -127,7 +127,10 @@ async fn exchange(
         .to_string();
     let mut request = http::Request::post(path)
         .header(http::header::HOST, authority)
-        .header(http::header::USER_AGENT, concat!("forecourt/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("forecourt/", env!("CARGO_PKG_VERSION")),
+        )
         .body(Full::new(Bytes::from(body)))
         .map_err(|_| ChannelError::Settings("the request could not be built".into()))?;
     for (name, value) in headers {
@@ -164,7 +167,9 @@ mod tests {
     fn urls_are_checked() {
         assert!(check_url("https://hooks.slack.com/services/T0/B0/x").is_ok());
         assert!(check_url("http://127.0.0.1:8080/hook?x=1").is_ok());
-        assert!(check_url("ftp://example.com/").unwrap_err().contains("http or https"));
+        assert!(check_url("ftp://example.com/")
+            .unwrap_err()
+            .contains("http or https"));
         assert!(check_url("not a url").is_err());
         let t = parse("http://[::1]:9000/a?b=c").unwrap();
         assert_eq!((t.host.as_str(), t.port, t.tls), ("::1", 9000, false));

@@ -119,26 +119,39 @@ mod tests {
     fn placeholders_are_escaped_for_the_content_type() {
         let m = "autotrader \"paused\" & {to}";
         assert_eq!(
-            render(r#"{"to":"{to}","text":"{message}"}"#, Escape::Json, "+44", m),
+            render(
+                r#"{"to":"{to}","text":"{message}"}"#,
+                Escape::Json,
+                "+44",
+                m
+            ),
             r#"{"to":"+44","text":"autotrader \"paused\" & {to}"}"#
         );
         assert_eq!(
             render("to={to}&body={message}", Escape::Form, "+447700900123", m),
             "to=%2B447700900123&body=autotrader+%22paused%22+%26+%7Bto%7D"
         );
-        assert_eq!(render("{to}: {message} {x}", Escape::Plain, "1", "hi"), "1: hi {x}");
+        assert_eq!(
+            render("{to}: {message} {x}", Escape::Plain, "1", "hi"),
+            "1: hi {x}"
+        );
     }
 
     #[test]
     fn templates_are_checked() {
         assert!(check_template(crate::alerts::config::DEFAULT_SMS_BODY, Escape::Json).is_ok());
-        assert!(check_template(r#"{"to":{to},"m":"{message}"}"#, Escape::Json)
-            .unwrap_err()
-            .contains("not JSON"));
+        assert!(
+            check_template(r#"{"to":{to},"m":"{message}"}"#, Escape::Json)
+                .unwrap_err()
+                .contains("not JSON")
+        );
         assert!(check_template("to={to}", Escape::Form)
             .unwrap_err()
             .contains("{message}"));
-        assert_eq!(Escape::for_content_type("application/json; charset=utf-8"), Some(Escape::Json));
+        assert_eq!(
+            Escape::for_content_type("application/json; charset=utf-8"),
+            Some(Escape::Json)
+        );
         assert_eq!(Escape::for_content_type("application/xml"), None);
     }
 }

@@ -257,13 +257,17 @@ mod tests {
             .unwrap();
         // A channel that left the configuration is forgotten.
         s.prune_alerts(&["mail".into()]).unwrap();
-        assert_eq!(s.alert_notices().unwrap(), vec![notice("mail", Told::Firing)]);
+        assert_eq!(
+            s.alert_notices().unwrap(),
+            vec![notice("mail", Told::Firing)]
+        );
         // Cleared, but mail is owed a recovery: kept.
         let resolved = AlertRecord {
             resolved_at: Some(20),
             ..record.clone()
         };
-        s.save_alert_records(std::slice::from_ref(&resolved)).unwrap();
+        s.save_alert_records(std::slice::from_ref(&resolved))
+            .unwrap();
         s.prune_alerts(&["mail".into()]).unwrap();
         assert_eq!(s.alert_records().unwrap(), vec![resolved]);
         // Told: both go.
