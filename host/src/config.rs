@@ -32,6 +32,10 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// Where sources with `[source.push]` and no `listen` of their own
+    /// receive pushes (default `127.0.0.1:8780`).
+    #[serde(default)]
+    pub push_listen: Option<Spanned<String>>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -67,6 +71,9 @@ pub struct RawSource {
     /// The operator's grants to this plugin.
     #[serde(default)]
     pub grants: OperatorGrants,
+    /// Signed pushes from the DMS (`POST /push/<id>`), see docs/sync.md.
+    #[serde(default)]
+    pub push: Option<crate::push::RawPush>,
 }
 
 /// Where a source's document comes from.
@@ -238,6 +245,11 @@ impl RawConfig {
                     format!("is {interval}; allowed 60 (1 minute) to 86400 (24 hours)"),
                 ));
             }
+            if let Some(push) = &s.push {
+                push.check().map_err(|(span, key, message)| {
+                    err(span, format!("source[{i}].push.{key}"), message)
+                })?;
+            }
             let shrink = *s.max_snapshot_shrink.get_ref();
             if !(0.0..=1.0).contains(&shrink) {
                 return Err(err(
@@ -246,6 +258,10 @@ impl RawConfig {
                     format!("is {shrink}; a share from 0 to 1 (0.3 = 30%)"),
                 ));
             }
+        }
+        if let Some(listen) = &self.push_listen {
+            crate::push::parse_listen(listen.get_ref())
+                .map_err(|message| err(listen.span(), "push_listen".into(), message))?;
         }
         for (i, p) in self.platforms.iter().enumerate() {
             if !valid_id(p.id.get_ref()) {

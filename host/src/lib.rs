@@ -16,6 +16,7 @@ pub mod files;
 pub mod inspect;
 pub mod manifest;
 pub mod pii;
+pub mod push;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;

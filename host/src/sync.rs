@@ -81,6 +81,8 @@ pub struct SourceSetup {
     pub max_snapshot_shrink: f64,
     /// Time between scheduled pulls.
     pub interval: Duration,
+    /// Pulled on schedule (false for a source driven by pushes only).
+    pub pull_on_schedule: bool,
 }
 
 /// What one pull of a source did.
@@ -878,7 +880,7 @@ impl Engine {
         while !self.is_stopping() {
             let now = tokio::time::Instant::now();
             for (i, source) in self.sources.iter().enumerate() {
-                if now >= next_pull[i] && !self.is_stopping() {
+                if now >= next_pull[i] && !self.is_stopping() && source.pull_on_schedule {
                     match self.pull(source).await {
                         Ok(report) => tracing::info!(
                             source = %source.id,
@@ -915,8 +917,10 @@ impl Engine {
             }
             // Sleep until the next pull or the next due operation, at most a second.
             let mut wait = Duration::from_secs(1);
-            for at in &next_pull {
-                wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+            for (at, source) in next_pull.iter().zip(&self.sources) {
+                if source.pull_on_schedule {
+                    wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+                }
             }
             for platform in &self.platforms {
                 if let Ok(Some(at)) = self.store.next_run_at(&platform.id) {
@@ -932,7 +936,7 @@ impl Engine {
     /// One full cycle: pull every source, plan, deliver everything due.
     pub async fn sync_once(&self) -> EngineResult<CycleReport> {
         let mut report = CycleReport::default();
-        for source in &self.sources {
+        for source in self.sources.iter().filter(|s| s.pull_on_schedule) {
             report.pulls.push(self.pull(source).await?);
         }
         report.planned = self.plan().await?;

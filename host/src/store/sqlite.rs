@@ -82,9 +82,12 @@ impl SqliteStore {
             .map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
-        Migrations::new(vec![M::up(include_str!("schema.sql"))])
-            .to_latest(conn)
-            .map_err(|e| format!("migration failed: {e}"))
+        Migrations::new(vec![
+            M::up(include_str!("schema.sql")),
+            M::up(include_str!("push_inbox.sql")),
+        ])
+        .to_latest(conn)
+        .map_err(|e| format!("migration failed: {e}"))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
