@@ -118,6 +118,8 @@ pub async fn build_on_store(
             snapshot_grace: Duration::from_secs(raw.snapshot_grace_secs),
             max_snapshot_shrink: *raw.max_snapshot_shrink.get_ref(),
             interval: Duration::from_secs(*raw.interval_secs.get_ref()),
+            // A source with [source.push] is driven by its pushes.
+            pull_on_schedule: raw.push.as_ref().is_none_or(|p| p.also_pull),
         });
     }
 

@@ -204,6 +204,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
     let alerting = crate::alerts::for_run(&config, &app)?;
+    let push = crate::push::PushPlan::resolve(&config, &app).await?;
     if args.check {
         println!(
             "{}: configuration valid; {} source(s) and {} platform(s) loaded and reviewed",
@@ -211,6 +212,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
             app.engine.sources().len(),
             app.engine.platforms().len()
         );
+        for route in push.iter().flat_map(|p| p.routes()) {
+            println!(
+                "  source {} receives pushes at POST http://{}/push/{}",
+                route.source, route.listen, route.source
+            );
+        }
         return Ok(EXIT_OK);
     }
     // Platforms fetch served feeds from here while the scheduler runs.
@@ -221,6 +228,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         app.secrets.clone(),
     )
     .await?;
+    // Pushes are received from the start; stored ones are processed beside the scheduler.
+    let push = match push {
+        Some(plan) => Some(plan.start().await?),
+        None => None,
+    };
     tracing::info!(
         sources = app.engine.sources().len(),
         platforms = app.engine.platforms().len(),
@@ -228,21 +240,32 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     );
     let admin = start_admin(&config, &args.config.config, &app).await?;
     let engine = &app.engine;
-    let mut run = std::pin::pin!(crate::alerts::beside(
-        alerting.as_ref(),
-        engine.run(std::time::Duration::from_secs(
-            args.reconcile_minutes.max(1) * 60
-        ))
-    ));
-    tokio::select! {
-        _ = &mut run => {}
-        _ = shutdown_signal() => {
-            tracing::info!("Shutting down: no new work is taken; in-flight calls may finish.");
-            engine.stop();
-            if tokio::time::timeout(std::time::Duration::from_secs(args.shutdown_timeout_secs), &mut run).await.is_err() {
-                tracing::warn!("In-flight work did not finish in time; leased operations will be retried after restart.");
+    {
+        let scheduler = crate::alerts::beside(
+            alerting.as_ref(),
+            engine.run(std::time::Duration::from_secs(
+                args.reconcile_minutes.max(1) * 60,
+            )),
+        );
+        let pushes = async {
+            if let Some(push) = &push {
+                push.process(engine).await;
+            }
+        };
+        let mut run = std::pin::pin!(async { tokio::join!(scheduler, pushes) });
+        tokio::select! {
+            _ = &mut run => {}
+            _ = shutdown_signal() => {
+                tracing::info!("Shutting down: no new work is taken; in-flight calls may finish.");
+                engine.stop();
+                if tokio::time::timeout(std::time::Duration::from_secs(args.shutdown_timeout_secs), &mut run).await.is_err() {
+                    tracing::warn!("In-flight work did not finish in time; leased operations will be retried after restart.");
+                }
             }
         }
+    }
+    if let Some(push) = push {
+        push.shutdown().await;
     }
     if let Some(admin) = admin {
         admin.shutdown().await;

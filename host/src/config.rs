@@ -44,6 +44,10 @@ pub struct RawConfig {
     /// The HTTP(S) server for platforms' `feed.serve` (see docs/feeds.md).
     #[serde(default)]
     pub feed_server: Option<crate::transport::server::FeedServerConfig>,
+    /// Where sources with `[source.push]` and no `listen` of their own
+    /// receive pushes (default `127.0.0.1:8780`).
+    #[serde(default)]
+    pub push_listen: Option<Spanned<String>>,
 }
 
 /// `[admin]`
@@ -111,6 +115,9 @@ pub struct RawSource {
     /// The operator's grants to this plugin.
     #[serde(default)]
     pub grants: OperatorGrants,
+    /// Signed pushes from the DMS (`POST /push/<id>`), see docs/sync.md.
+    #[serde(default)]
+    pub push: Option<crate::push::RawPush>,
 }
 
 /// Where a source's document comes from: exactly one of these.
@@ -334,6 +341,11 @@ impl RawConfig {
                     format!("is {interval}; allowed 60 (1 minute) to 86400 (24 hours)"),
                 ));
             }
+            if let Some(push) = &s.push {
+                push.check().map_err(|(span, key, message)| {
+                    err(span, format!("source[{i}].push.{key}"), message)
+                })?;
+            }
             let shrink = *s.max_snapshot_shrink.get_ref();
             if !(0.0..=1.0).contains(&shrink) {
                 return Err(err(
@@ -352,6 +364,10 @@ impl RawConfig {
             server
                 .validate()
                 .map_err(|e| err(e.span, format!("feed_server.{}", e.key), e.message))?;
+        }
+        if let Some(listen) = &self.push_listen {
+            crate::push::parse_listen(listen.get_ref())
+                .map_err(|message| err(listen.span(), "push_listen".into(), message))?;
         }
         for (i, p) in self.platforms.iter().enumerate() {
             if !valid_id(p.id.get_ref()) {

@@ -23,6 +23,7 @@ pub mod pii;
 pub mod progress;
 pub mod preview;
 pub mod quality;
+pub mod push;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;

@@ -98,6 +98,8 @@ pub struct SourceSetup {
     pub max_snapshot_shrink: f64,
     /// Time between scheduled pulls.
     pub interval: Duration,
+    /// Pulled on schedule (false for a source driven by pushes only).
+    pub pull_on_schedule: bool,
 }
 
 /// What one pull of a source did.
@@ -1031,7 +1033,7 @@ impl Engine {
             let mut failed = false;
             let now = tokio::time::Instant::now();
             for (i, source) in self.sources.iter().enumerate() {
-                if now >= next_pull[i] && !self.is_stopping() {
+                if now >= next_pull[i] && !self.is_stopping() && source.pull_on_schedule {
                     let pulled = self.pull(source).await;
                     self.metrics.record_pull(&source.id, pulled.is_ok());
                     match pulled {
@@ -1076,8 +1078,10 @@ impl Engine {
             drop(turn);
             // Sleep until the next pull or the next due operation, at most a second.
             let mut wait = Duration::from_secs(1);
-            for at in &next_pull {
-                wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+            for (at, source) in next_pull.iter().zip(&self.sources) {
+                if source.pull_on_schedule {
+                    wait = wait.min(at.saturating_duration_since(tokio::time::Instant::now()));
+                }
             }
             for platform in &self.platforms {
                 if let Ok(Some(at)) = self.store.next_run_at(&platform.id) {
@@ -1100,7 +1104,7 @@ impl Engine {
 
     async fn cycle(&self) -> EngineResult<CycleReport> {
         let mut report = CycleReport::default();
-        for source in &self.sources {
+        for source in self.sources.iter().filter(|s| s.pull_on_schedule) {
             let pulled = self.pull(source).await;
             self.metrics.record_pull(&source.id, pulled.is_ok());
             report.pulls.push(pulled?);

@@ -305,10 +305,21 @@ pub fn for_run(config: &RawConfig, app: &crate::app::App) -> anyhow::Result<Opti
     alerting
         .check_secrets()
         .map_err(|e| crate::cli::ConfigError(e.to_string()))?;
+    // The admin API's access log counts failed logins for the `failed_logins` rule.
+    let alerting = alerting.with_login_failures(Arc::new(AccessLogLogins(app.store.clone())));
     if alerting.settings.channels.is_empty() {
         tracing::warn!("[alerts] has no channels: alerts are evaluated and shown by `forecourt alerts status`, but not sent.");
     }
     Ok(Some(alerting))
+}
+
+/// Failed logins as the admin API's access log records them.
+struct AccessLogLogins(Arc<crate::store::SqliteStore>);
+
+impl LoginFailures for AccessLogLogins {
+    fn failed_logins_since(&self, since_ms: i64) -> anyhow::Result<u64> {
+        Ok(self.0.failed_logins_since(since_ms)?.max(0) as u64)
+    }
 }
 
 /// Run `work` with `alerting` evaluating beside it; alerting stops when `work` ends.

@@ -197,6 +197,11 @@ impl Runtime {
         })
     }
 
+    /// The secret store plugins' credentials come from (also the push secrets).
+    pub fn secrets(&self) -> Arc<dyn SecretStore> {
+        self.secrets.clone()
+    }
+
     /// Whether the pooling allocator is in use.
     pub fn pooling(&self) -> bool {
         self.pooling

@@ -48,6 +48,18 @@ pub struct SandboxArgs {
     /// Seed for fault decisions and stock ids.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also run the local DMS API that the dms-rest source polls.
+    #[arg(long)]
+    pub dms: bool,
+    /// Where the local DMS API listens.
+    #[arg(long, default_value = "127.0.0.1:8710")]
+    pub dms_listen: SocketAddr,
+    /// API key the local DMS accepts (as X-Api-Key or a bearer token).
+    #[arg(long, default_value = "dms-sandbox-key")]
+    pub dms_key: String,
+    /// Vehicles of sample UK stock the local DMS starts with.
+    #[arg(long, default_value_t = 25)]
+    pub dms_vehicles: usize,
 }
 
 impl SandboxArgs {
@@ -92,10 +104,39 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
     println!("                POST {url}/_sandbox/revoke-tokens");
     println!("                POST {url}/_sandbox/reset");
     println!("                GET {url}/_sandbox/stock?advertiserId=…");
+    let dms = if args.dms {
+        let dms = crate::dms_sandbox::DmsSandbox::start(crate::dms_sandbox::DmsConfig {
+            listen: args.dms_listen,
+            api_keys: vec![args.dms_key.clone()],
+            seed: args.seed,
+        })
+        .await?;
+        for vehicle in crate::sample::sample_stock(args.dms_vehicles, args.seed) {
+            dms.upsert(&vehicle);
+        }
+        let base = dms.base_url();
+        let control = format!("http://{}", dms.addr());
+        println!("local DMS API on {base} ({} vehicles)", dms.live_count());
+        println!(
+            "  key           X-Api-Key: {0}  or  Authorization: Bearer {0}",
+            args.dms_key
+        );
+        println!(
+            "  stock         GET {base}/vehicles?updated_since=…&page=…&per_page=…  or  ?cursor=…"
+        );
+        println!("  control       PUT|DELETE {control}/_dms/vehicles/{{id}}  POST {control}/_dms/vehicles/{{id}}/sold");
+        println!("                PUT {control}/_dms/faults  GET {control}/_dms/stats  POST {control}/_dms/reset");
+        Some(dms)
+    } else {
+        None
+    };
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     let stats = sandbox.stats();
     sandbox.shutdown().await;
+    if let Some(dms) = dms {
+        dms.shutdown().await;
+    }
     println!("stopped; {}", serde_json::to_string(&stats)?);
     Ok(EXIT_OK)
 }

@@ -97,6 +97,7 @@ impl SqliteStore {
             M::up(include_str!("observed_at.sql")),
             M::up(include_str!("quality.sql")),
             M::up(include_str!("alerts.sql")),
+            M::up(include_str!("push_inbox.sql")),
         ])
         .to_latest(conn)
         .map_err(|e| format!("migration failed: {e}"))
