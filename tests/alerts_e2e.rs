@@ -348,3 +348,36 @@ async fn auth_pause_and_outage_alert_once_by_email_and_webhook_then_recover() {
         assert_clean(&w.hook_text(i));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_evaluates_alerts_on_its_own_interval() {
+    let w = World::new().await;
+    w.converge().await;
+    // An operator's pause: the rule does not care why.
+    w.app
+        .store
+        .set_paused("autotrader", Some("maintenance"), now_ms())
+        .unwrap();
+    let alerting = w.alerting();
+    assert_eq!(alerting.settings().interval, Duration::from_secs(10));
+    let engine = &w.app.engine;
+    let run = forecourt::alerts::beside(Some(&alerting), engine.run(Duration::from_secs(3600)));
+    let watch = async {
+        let started = Instant::now();
+        while w.hooks().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(40),
+                "no alert within 40 s of starting the scheduler"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        engine.stop();
+    };
+    tokio::join!(run, watch);
+    let text = w.hook_text(0);
+    assert!(
+        text.starts_with("[forecourt] FIRING: autotrader is paused"),
+        "{text}"
+    );
+    assert_eq!(w.sink.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+}
