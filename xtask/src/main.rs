@@ -213,6 +213,8 @@ fn bench(args: &[String]) -> Result<(), String> {
 }
 
 fn test(plugin_crates: &[String], args: &[String]) -> Result<(), String> {
+    // Real servers the end-to-end tests start (OpenSSH, SMTP, Chromium).
+    run(Command::new("bash").arg(root().join("xtask/scripts/test-services.sh")))?;
     // Host, end-to-end and adversarial tests.
     run(cargo()
         .args(["test", "-p", "forecourt", "-p", "forecourt-tests"])
