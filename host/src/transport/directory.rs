@@ -190,12 +190,20 @@ impl DirectoryPickup {
     fn fetch_now(&self) -> Result<Option<Document>, TransportError> {
         let memory = self.state.load()?;
         let floor = memory.newest_mtime_ms.unwrap_or(0);
-        let Some(newest) = self
+        let (current, superseded): (Vec<_>, Vec<_>) = self
             .candidates()?
             .into_iter()
-            .filter(|c| unix_ms(c.modified) >= floor)
-            .find(|c| self.settled(c))
-        else {
+            .partition(|c| unix_ms(c.modified) >= floor);
+        for old in superseded.iter().filter(|c| self.settled(c)) {
+            // Older than the newest export ingested: applying it would go back in time.
+            if self.after == After::Move {
+                tracing::info!(file = %old.path.display(), "Export older than the newest one ingested; moved to processed/ unparsed.");
+                self.move_into(&old.path, "processed")?;
+            } else {
+                tracing::debug!(file = %old.path.display(), "Export older than the newest one ingested; ignored.");
+            }
+        }
+        let Some(newest) = current.into_iter().find(|c| self.settled(c)) else {
             return Ok(None);
         };
         let label = newest.path.display().to_string();
@@ -384,6 +392,10 @@ mod tests {
         );
         // Nothing settled is left: the growing one is not picked up yet.
         assert!(p.fetch_now().unwrap().is_none());
+        // A copy of an older export arriving late is never applied.
+        drop_file(drop.path(), "stock-0.csv", "older", 70);
+        assert!(p.fetch_now().unwrap().is_none());
+        assert!(processed.join("stock-0.csv").exists());
     }
 
     #[test]

@@ -243,11 +243,17 @@ impl FeedServer {
         }
     }
 
-    /// Answer one request.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    /// Answer one request. File reads and store queries block, so they run
+    /// on the blocking pool rather than stalling other connections.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, _) = req.into_parts();
-        let response = self.answer(&parts.method, parts.uri.path(), &parts.headers);
-        tracing::debug!(method = %parts.method, path = parts.uri.path(), status = response.status().as_u16(), "Feed request.");
+        let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+        let response = tokio::task::spawn_blocking(move || {
+            self.answer(&parts.method, parts.uri.path(), &parts.headers)
+        })
+        .await
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"));
+        tracing::debug!(%method, path, status = response.status().as_u16(), "Feed request.");
         response
     }
 
