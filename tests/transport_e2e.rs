@@ -200,11 +200,14 @@ async fn a_directory_drop_reaches_the_store_and_a_broken_file_is_set_aside() {
     assert_eq!(stored_ids(&app), ids(&newer));
 }
 
+/// What the export server saw: the `If-None-Match` sent and the status answered.
+type ExportLog = Arc<Mutex<Vec<(Option<String>, u16)>>>;
+
 /// A DMS export endpoint: basic auth, an ETag per version, 304s, and a log.
 struct ExportServer {
     addr: SocketAddr,
     body: Arc<Mutex<(Vec<u8>, u32)>>,
-    log: Arc<Mutex<Vec<(Option<String>, u16)>>>,
+    log: ExportLog,
 }
 
 impl ExportServer {
@@ -214,7 +217,7 @@ impl ExportServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let body = Arc::new(Mutex::new((body, 1u32)));
-        let log: Arc<Mutex<Vec<(Option<String>, u16)>>> = Arc::default();
+        let log: ExportLog = Arc::default();
         let (b, l) = (body.clone(), log.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
