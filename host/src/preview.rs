@@ -82,7 +82,11 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>)
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&p, v, out);
             }
         }
@@ -103,20 +107,34 @@ fn pieces(body: &str) -> Vec<(String, String)> {
     }
     let lines: Vec<&str> = body.lines().collect();
     if lines.len() == 1 && body.contains('\t') {
-        return body.split('\t').enumerate().map(|(i, f)| (format!("field {}", i + 1), f.to_string())).collect();
+        return body
+            .split('\t')
+            .enumerate()
+            .map(|(i, f)| (format!("field {}", i + 1), f.to_string()))
+            .collect();
     }
-    lines.iter().enumerate().map(|(i, l)| (format!("line {}", i + 1), l.to_string())).collect()
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (format!("line {}", i + 1), l.to_string()))
+        .collect()
 }
 
 /// What differs between a published body and a preview, field by field.
 pub fn diff(published: Option<&str>, preview: Option<&str>) -> Vec<Difference> {
     let old = published.map(pieces).unwrap_or_default();
     let new = preview.map(pieces).unwrap_or_default();
-    let old_map: std::collections::BTreeMap<&str, &str> = old.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let new_map: std::collections::BTreeMap<&str, &str> = new.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let old_map: std::collections::BTreeMap<&str, &str> =
+        old.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let new_map: std::collections::BTreeMap<&str, &str> =
+        new.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut out = Vec::new();
     let mut keys: Vec<&str> = old.iter().map(|(k, _)| k.as_str()).collect();
-    keys.extend(new.iter().map(|(k, _)| k.as_str()).filter(|k| !old_map.contains_key(k)));
+    keys.extend(
+        new.iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !old_map.contains_key(k)),
+    );
     for k in keys {
         let (a, b) = (old_map.get(k), new_map.get(k));
         if a != b {
@@ -177,7 +195,8 @@ pub async fn previews(
             .filter(|i| i.width.is_none() || i.height.is_none())
             .map(|i| i.url.clone())
             .collect();
-        let measured = futures::future::join_all(unknown.iter().map(|u| probe.measure_and_cache(u))).await;
+        let measured =
+            futures::future::join_all(unknown.iter().map(|u| probe.measure_and_cache(u))).await;
         ctx.add_sizes(unknown.into_iter().zip(measured));
     }
     let mut out = Vec::new();
@@ -192,17 +211,23 @@ pub async fn previews(
             let (verdict, rendered): (Option<Verdict>, Rendered) = match &prepared {
                 None => (None, Rendered::NotAdvertisable),
                 Some(prepared) => {
-                    let verdict = quality.check(prepared, &p.id, &p.info, &ctx.facts(&v.record.stock_id));
+                    let verdict =
+                        quality.check(prepared, &p.id, &p.info, &ctx.facts(&v.record.stock_id));
                     let rendered = crate::quality::render(p, &verdict).await;
                     (Some(verdict), rendered)
                 }
             };
-            let planned = planner::plan(v, &p.id, current.as_ref(), rendered.clone(), p.timing, now);
+            let planned =
+                planner::plan(v, &p.id, current.as_ref(), rendered.clone(), p.timing, now);
             let (outcome, body, issues) = match &rendered {
                 Rendered::NotAdvertisable => ("not-advertised", None, vec![]),
                 Rendered::Blocked(issues) => ("blocked", None, issues.clone()),
                 Rendered::Listing { body, warnings, .. } => (
-                    if planned.job.is_some() { "send" } else { "unchanged" },
+                    if planned.job.is_some() {
+                        "send"
+                    } else {
+                        "unchanged"
+                    },
                     Some(body.clone()),
                     warnings.clone(),
                 ),
@@ -213,13 +238,27 @@ pub async fn previews(
                 platform: p.id.clone(),
                 outcome: outcome.into(),
                 operation: planned.job.map(|j| j.kind),
-                diff: if outcome == "blocked" { vec![] } else { diff(published.as_deref(), body.as_deref()) },
-                body: body.map(|b| serde_json::from_str(&b).unwrap_or(serde_json::Value::String(b))),
+                diff: if outcome == "blocked" {
+                    vec![]
+                } else {
+                    diff(published.as_deref(), body.as_deref())
+                },
+                body: body
+                    .map(|b| serde_json::from_str(&b).unwrap_or(serde_json::Value::String(b))),
                 issues,
-                rules: verdict.as_ref().map(|v| v.findings.clone()).unwrap_or_default(),
+                rules: verdict
+                    .as_ref()
+                    .map(|v| v.findings.clone())
+                    .unwrap_or_default(),
                 completeness: verdict.as_ref().map(|v| v.completeness.clone()),
-                normalised: prepared.as_ref().map(|p| p.changes.clone()).unwrap_or_default(),
-                stripped: prepared.as_ref().map(|p| p.stripped.clone()).unwrap_or_default(),
+                normalised: prepared
+                    .as_ref()
+                    .map(|p| p.changes.clone())
+                    .unwrap_or_default(),
+                stripped: prepared
+                    .as_ref()
+                    .map(|p| p.stripped.clone())
+                    .unwrap_or_default(),
                 published_state: current.map_or("none".into(), |l| l.published_state),
             });
         }
@@ -239,13 +278,18 @@ pub async fn preview(args: PreviewArgs) -> anyhow::Result<u8> {
     }
     let app = crate::app::build(&config).await?;
     let vehicles = match &args.vehicle {
-        Some(id) => vec![app
-            .store
-            .vehicle(id)?
-            .with_context(|| format!("no vehicle with stock id `{id}` in the store (run a sync first)"))?],
+        Some(id) => vec![app.store.vehicle(id)?.with_context(|| {
+            format!("no vehicle with stock id `{id}` in the store (run a sync first)")
+        })?],
         None => app.store.present_vehicles()?,
     };
-    let previews = previews(&app.engine, &vehicles, args.platform.as_deref(), args.vehicle.is_some()).await?;
+    let previews = previews(
+        &app.engine,
+        &vehicles,
+        args.platform.as_deref(),
+        args.vehicle.is_some(),
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&previews)?);
         return Ok(EXIT_OK);
@@ -257,7 +301,10 @@ pub async fn preview(args: PreviewArgs) -> anyhow::Result<u8> {
             p.stock_id,
             p.platform,
             p.outcome.to_uppercase(),
-            p.operation.as_deref().map(|o| format!(" as {o}")).unwrap_or_default(),
+            p.operation
+                .as_deref()
+                .map(|o| format!(" as {o}"))
+                .unwrap_or_default(),
             p.published_state
         );
         for i in &p.issues {
@@ -268,14 +315,25 @@ pub async fn preview(args: PreviewArgs) -> anyhow::Result<u8> {
             println!("    {severity} {}: {}", i.field, i.message);
         }
         if let Some(c) = &p.completeness {
-            let missing: Vec<&String> = c.required_missing.iter().chain(&c.recommended_missing).collect();
+            let missing: Vec<&String> = c
+                .required_missing
+                .iter()
+                .chain(&c.recommended_missing)
+                .collect();
             println!(
                 "    completeness {}/100{}",
                 c.score,
                 if missing.is_empty() {
                     String::new()
                 } else {
-                    format!("; missing: {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "; missing: {}",
+                        missing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             );
         }
@@ -316,7 +374,10 @@ pub async fn preview(args: PreviewArgs) -> anyhow::Result<u8> {
         previews.iter().filter(|p| p.outcome == "send").count(),
         previews.iter().filter(|p| p.outcome == "unchanged").count(),
         blocked,
-        previews.iter().filter(|p| p.outcome == "not-advertised").count()
+        previews
+            .iter()
+            .filter(|p| p.outcome == "not-advertised")
+            .count()
     );
     Ok(EXIT_OK)
 }
@@ -334,14 +395,19 @@ impl Drop for Scratch {
 
 /// Copy the database at `path` (if any) into a fresh scratch directory.
 fn scratch_copy(path: &std::path::Path) -> anyhow::Result<(Scratch, Arc<SqliteStore>)> {
-    let dir = std::env::temp_dir().join(format!("forecourt-dry-run-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "forecourt-dry-run-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir)?;
     let scratch = Scratch { dir: dir.clone() };
     let copy = dir.join("forecourt.db");
     if path.exists() {
         // VACUUM INTO reads one consistent snapshot, even while a sync writes.
-        let source = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("opening {} read-only", path.display()))?;
+        let source =
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .with_context(|| format!("opening {} read-only", path.display()))?;
         source
             .execute("VACUUM INTO ?1", [copy.to_string_lossy().as_ref()])
             .with_context(|| format!("copying {}", path.display()))?;
@@ -428,7 +494,8 @@ pub async fn dry_run_cycle(config: &crate::config::RawConfig) -> anyhow::Result<
         for l in app.store.listings(&p.id)? {
             if l.lifecycle == "blocked" {
                 blocked.push(BlockedListing {
-                    issues: serde_json::from_str(l.issues.as_deref().unwrap_or("[]")).unwrap_or_default(),
+                    issues: serde_json::from_str(l.issues.as_deref().unwrap_or("[]"))
+                        .unwrap_or_default(),
                     stock_id: l.stock_id,
                     platform: l.platform,
                 });
@@ -439,7 +506,12 @@ pub async fn dry_run_cycle(config: &crate::config::RawConfig) -> anyhow::Result<
     drop(conn);
     drop(app);
     drop(scratch);
-    Ok(DryRun { pulls, planned, operations, blocked })
+    Ok(DryRun {
+        pulls,
+        planned,
+        operations,
+        blocked,
+    })
 }
 
 /// `forecourt sync --dry-run`
@@ -453,7 +525,12 @@ pub async fn dry_run(config: &ConfigArg, json: bool) -> anyhow::Result<u8> {
     for p in &report.pulls {
         println!(
             "source {:<16} {} new, {} changed, {} unchanged, {} removed, {} row issue(s)",
-            p.source, p.created, p.updated, p.unchanged, p.removed, p.row_issues.len()
+            p.source,
+            p.created,
+            p.updated,
+            p.unchanged,
+            p.removed,
+            p.row_issues.len()
         );
     }
     println!("would plan {} vehicle(s)", report.planned);
@@ -465,8 +542,16 @@ pub async fn dry_run(config: &ConfigArg, json: bool) -> anyhow::Result<u8> {
             op.operation,
             op.stock_id,
             op.priority,
-            if op.run_at > now { format!(", due in {} s", (op.run_at - now) / 1000) } else { String::new() },
-            if op.already_queued { " (queued earlier)" } else { "" }
+            if op.run_at > now {
+                format!(", due in {} s", (op.run_at - now) / 1000)
+            } else {
+                String::new()
+            },
+            if op.already_queued {
+                " (queued earlier)"
+            } else {
+                ""
+            }
         );
     }
     println!("{} operation(s) would be sent", report.operations.len());
@@ -477,7 +562,12 @@ pub async fn dry_run(config: &ConfigArg, json: bool) -> anyhow::Result<u8> {
             .filter(|i| matches!(i.severity, crate::runtime::types::Severity::Error))
             .map(|i| format!("{}: {}", i.field, i.message))
             .collect();
-        println!("  BLOCKED {} on {}: {}", b.stock_id, b.platform, reasons.join("; "));
+        println!(
+            "  BLOCKED {} on {}: {}",
+            b.stock_id,
+            b.platform,
+            reasons.join("; ")
+        );
     }
     Ok(EXIT_OK)
 }
@@ -491,15 +581,22 @@ pub async fn completeness(args: CompletenessArgs) -> anyhow::Result<u8> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "platforms": summary, "listings": rows }))?
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "platforms": summary, "listings": rows })
+            )?
         );
         return Ok(EXIT_OK);
     }
     if rows.is_empty() {
-        println!("no completeness scores yet: they are computed when vehicles are planned (run a sync)");
+        println!(
+            "no completeness scores yet: they are computed when vehicles are planned (run a sync)"
+        );
         return Ok(EXIT_OK);
     }
-    println!("{:<20} {:>8} {:>8} {:>7} {:>9} {:>16}  most often missing", "platform", "vehicles", "average", "lowest", "complete", "missing required");
+    println!(
+        "{:<20} {:>8} {:>8} {:>7} {:>9} {:>16}  most often missing",
+        "platform", "vehicles", "average", "lowest", "complete", "missing required"
+    );
     for s in &summary {
         println!(
             "{:<20} {:>8} {:>8.1} {:>7} {:>9} {:>16}  {}",
@@ -509,12 +606,22 @@ pub async fn completeness(args: CompletenessArgs) -> anyhow::Result<u8> {
             s.lowest,
             s.complete,
             s.missing_required,
-            s.most_missing.iter().take(5).map(|(f, n)| format!("{f} ({n})")).collect::<Vec<_>>().join(", ")
+            s.most_missing
+                .iter()
+                .take(5)
+                .map(|(f, n)| format!("{f} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!("\nlowest scores:");
     for r in rows.iter().take(20) {
-        let missing: Vec<&str> = r.required_missing.iter().chain(&r.recommended_missing).map(String::as_str).collect();
+        let missing: Vec<&str> = r
+            .required_missing
+            .iter()
+            .chain(&r.recommended_missing)
+            .map(String::as_str)
+            .collect();
         println!(
             "  {:<12} {:<16} {:>3}/100  images {}/{}  missing: {}",
             r.stock_id,
@@ -522,7 +629,11 @@ pub async fn completeness(args: CompletenessArgs) -> anyhow::Result<u8> {
             r.score,
             r.images,
             r.ideal_images,
-            if missing.is_empty() { "-".to_string() } else { missing.join(", ") }
+            if missing.is_empty() {
+                "-".to_string()
+            } else {
+                missing.join(", ")
+            }
         );
     }
     Ok(EXIT_OK)
@@ -537,12 +648,19 @@ pub async fn quality(cmd: QualityCommand) -> anyhow::Result<u8> {
                 println!("no vehicle with stock id {vehicle}");
                 return Ok(EXIT_RUNTIME);
             }
-            let actor = format!("operator:{}", std::env::var("USER").unwrap_or_else(|_| "cli".into()));
+            let actor = format!(
+                "operator:{}",
+                std::env::var("USER").unwrap_or_else(|_| "cli".into())
+            );
             let n = store.reset_mileage(&vehicle, &actor, now_ms())?;
             println!("forgot {n} mileage reading(s) of {vehicle}; the next sync accepts its current reading");
             Ok(EXIT_OK)
         }
-        QualityCommand::Rules { config, dealer, platform } => {
+        QualityCommand::Rules {
+            config,
+            dealer,
+            platform,
+        } => {
             let config = config.load()?;
             let settings = crate::quality::Settings::from_config(&config, "forecourt.toml")?;
             let rules = settings.rules(&dealer, &platform);
@@ -552,7 +670,12 @@ pub async fn quality(cmd: QualityCommand) -> anyhow::Result<u8> {
                     .iter()
                     .map(|(k, v)| format!("{k} = {}", serde_json::to_string(v).unwrap_or_default()))
                     .collect();
-                println!("{:<26} {:<5} {}", id, rule.severity.name(), params.join(", "));
+                println!(
+                    "{:<26} {:<5} {}",
+                    id,
+                    rule.severity.name(),
+                    params.join(", ")
+                );
             }
             Ok(EXIT_OK)
         }
@@ -572,9 +695,21 @@ mod tests {
         assert_eq!(
             d,
             vec![
-                Difference { path: "images[1]".into(), published: Some("\"b\"".into()), preview: None },
-                Difference { path: "price.amountGBP".into(), published: Some("12995".into()), preview: Some("12495".into()) },
-                Difference { path: "doors".into(), published: None, preview: Some("5".into()) },
+                Difference {
+                    path: "images[1]".into(),
+                    published: Some("\"b\"".into()),
+                    preview: None
+                },
+                Difference {
+                    path: "price.amountGBP".into(),
+                    published: Some("12995".into()),
+                    preview: Some("12495".into())
+                },
+                Difference {
+                    path: "doors".into(),
+                    published: None,
+                    preview: Some("5".into())
+                },
             ]
         );
         assert!(diff(Some("{\"a\":1}"), Some("{\"a\":1}")).is_empty());
@@ -587,6 +722,10 @@ mod tests {
         assert_eq!(d[0].path, "field 3");
         let d = diff(Some("<a>\n<b>1</b>\n</a>"), Some("<a>\n<b>2</b>\n</a>"));
         assert_eq!(d[0].path, "line 2");
-        assert_eq!(diff(None, Some("{\"a\":1}")).len(), 1, "nothing published: everything is new");
+        assert_eq!(
+            diff(None, Some("{\"a\":1}")).len(),
+            1,
+            "nothing published: everything is new"
+        );
     }
 }

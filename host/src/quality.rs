@@ -88,19 +88,34 @@ impl Settings {
                 key: "quality.terminology_file".into(),
                 message,
             };
-            let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-            let extra: BTreeMap<String, Vec<String>> = toml::from_str(&text).map_err(|e| ConfigError {
-                file: path.display().to_string(),
-                line: e.span().map(|s| text[..s.start].matches('\n').count() + 1),
-                key: "(terminology)".into(),
-                message: format!("{}; write `\"Canonical term\" = [\"synonym\", ...]`", e.message()),
-            })?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+            let extra: BTreeMap<String, Vec<String>> =
+                toml::from_str(&text).map_err(|e| ConfigError {
+                    file: path.display().to_string(),
+                    line: e.span().map(|s| text[..s.start].matches('\n').count() + 1),
+                    key: "(terminology)".into(),
+                    message: format!(
+                        "{}; write `\"Canonical term\" = [\"synonym\", ...]`",
+                        e.message()
+                    ),
+                })?;
             dictionary.extend(extra);
         }
         dictionary.extend(q.terminology.clone());
-        let template = |t: &Option<toml::Spanned<String>>, mode: &Option<toml::Spanned<String>>, key: &str| -> Result<_, ConfigError> {
-            Ok(config::template(t, format!("{key}.description_template"), &errors)?
-                .map(|t| (t, config::template_mode(mode, format!("{key}.template_mode"), &errors).unwrap_or_default())))
+        let template = |t: &Option<toml::Spanned<String>>,
+                        mode: &Option<toml::Spanned<String>>,
+                        key: &str|
+         -> Result<_, ConfigError> {
+            Ok(
+                config::template(t, format!("{key}.description_template"), &errors)?.map(|t| {
+                    (
+                        t,
+                        config::template_mode(mode, format!("{key}.template_mode"), &errors)
+                            .unwrap_or_default(),
+                    )
+                }),
+            )
         };
         let mut dealers = BTreeMap::new();
         for (id, d) in &q.dealers {
@@ -172,7 +187,9 @@ impl Default for Quality {
 
 impl std::fmt::Debug for Quality {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Quality").field("fetch", &self.probe.is_some()).finish()
+        f.debug_struct("Quality")
+            .field("fetch", &self.probe.is_some())
+            .finish()
     }
 }
 
@@ -221,7 +238,10 @@ pub struct Verdict {
 impl Verdict {
     /// The findings as contract validation issues.
     pub fn issues(&self) -> Vec<ValidationIssue> {
-        self.findings.iter().map(|j| j.finding.issue(j.severity)).collect()
+        self.findings
+            .iter()
+            .map(|j| j.finding.issue(j.severity))
+            .collect()
     }
 }
 
@@ -264,7 +284,10 @@ impl Quality {
 
     /// The same pipeline without image fetches (dry runs, previews of many vehicles).
     pub fn without_fetch(&self) -> Self {
-        Self { probe: None, ..self.clone() }
+        Self {
+            probe: None,
+            ..self.clone()
+        }
     }
 
     /// The image probe, if images are measured.
@@ -348,7 +371,13 @@ impl Quality {
     }
 
     /// Apply the (dealer, platform) rule set.
-    pub fn check(&self, p: &Prepared, platform: &str, info: &PlatformInfo, facts: &Facts) -> Verdict {
+    pub fn check(
+        &self,
+        p: &Prepared,
+        platform: &str,
+        info: &PlatformInfo,
+        facts: &Facts,
+    ) -> Verdict {
         let rules = self.rules(&p.vehicle.dealer_id, platform);
         let mut v = if rules.on(id::PERSONAL_DATA) {
             p.vehicle.clone()
@@ -376,7 +405,10 @@ impl Quality {
         ));
         let findings: Vec<Judged> = found
             .into_iter()
-            .map(|f| Judged { severity: rules.severity(f.rule), finding: f })
+            .map(|f| Judged {
+                severity: rules.severity(f.rule),
+                finding: f,
+            })
             .filter(|j| j.severity != Severity::Off)
             .collect();
         let blocked = findings.iter().any(|j| j.severity == Severity::Block);
@@ -398,7 +430,10 @@ impl Quality {
 
     /// The stock index, rebuilt at most once a minute (comparisons do not
     /// need to-the-second freshness, and a single sale should not rescan the stock).
-    pub fn stock_index(&self, store: &dyn crate::store::Store) -> crate::store::StoreResult<Arc<gate::StockIndex>> {
+    pub fn stock_index(
+        &self,
+        store: &dyn crate::store::Store,
+    ) -> crate::store::StoreResult<Arc<gate::StockIndex>> {
         let mut cache = self.index.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, index)) = cache.as_ref() {
             if at.elapsed() < std::time::Duration::from_secs(60) {

@@ -67,7 +67,11 @@ pub fn score(
         list.retain(|f| seen.insert(fields::reported(f).to_string()));
     };
     dedup(&mut required);
-    recommended.retain(|f| !required.iter().any(|r| fields::reported(r) == fields::reported(f)));
+    recommended.retain(|f| {
+        !required
+            .iter()
+            .any(|r| fields::reported(r) == fields::reported(f))
+    });
     dedup(&mut recommended);
     let missing = |list: &[&str]| -> (usize, Vec<String>) {
         let applicable: Vec<&&str> = list
@@ -121,8 +125,10 @@ pub fn summarise(rows: &[Completeness]) -> Vec<PlatformCompleteness> {
                     *missing.entry(f).or_default() += 1;
                 }
             }
-            let mut most_missing: Vec<(String, usize)> =
-                missing.into_iter().map(|(f, n)| (f.to_string(), n)).collect();
+            let mut most_missing: Vec<(String, usize)> = missing
+                .into_iter()
+                .map(|(f, n)| (f.to_string(), n))
+                .collect();
             most_missing.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             most_missing.truncate(10);
             PlatformCompleteness {
@@ -131,7 +137,10 @@ pub fn summarise(rows: &[Completeness]) -> Vec<PlatformCompleteness> {
                 average: rows.iter().map(|r| r.score as f64).sum::<f64>() / rows.len() as f64,
                 lowest: rows.iter().map(|r| r.score).min().unwrap_or(0),
                 complete: rows.iter().filter(|r| r.score >= 100).count(),
-                missing_required: rows.iter().filter(|r| !r.required_missing.is_empty()).count(),
+                missing_required: rows
+                    .iter()
+                    .filter(|r| !r.required_missing.is_empty())
+                    .count(),
                 most_missing,
             }
         })
@@ -143,7 +152,11 @@ pub(crate) mod tests {
     use super::*;
     use crate::runtime::platform_api::PlatformKind;
 
-    pub(crate) fn info(required: &[&str], recommended: &[&str], ideal: Option<u32>) -> PlatformInfo {
+    pub(crate) fn info(
+        required: &[&str],
+        recommended: &[&str],
+        ideal: Option<u32>,
+    ) -> PlatformInfo {
         PlatformInfo {
             name: "p".into(),
             version: "1".into(),
@@ -168,12 +181,24 @@ pub(crate) mod tests {
         v.trim = Some("SE".into());
         v.service_history = Some(crate::runtime::types::ServiceHistory::Full);
         v.previous_owners = Some(1);
-        v.first_registration = Some(crate::runtime::types::Date { year: 2020, month: 3, day: 1 });
-        v.mot_expiry = Some(crate::runtime::types::Date { year: 2027, month: 3, day: 1 });
+        v.first_registration = Some(crate::runtime::types::Date {
+            year: 2020,
+            month: 3,
+            day: 1,
+        });
+        v.mot_expiry = Some(crate::runtime::types::Date {
+            year: 2027,
+            month: 3,
+            day: 1,
+        });
         v.condition = crate::runtime::types::Condition::Used;
         v.registration = Some("AB20CDE".into());
         v.images = (0..10)
-            .map(|n| crate::runtime::types::Image { url: format!("https://img/{n}.jpg"), width: None, height: None })
+            .map(|n| crate::runtime::types::Image {
+                url: format!("https://img/{n}.jpg"),
+                width: None,
+                height: None,
+            })
             .collect();
         let i = info(&["make", "price"], &["drivetrain"], Some(10));
         v.drivetrain = Some(crate::runtime::types::Drivetrain::FrontWheelDrive);
@@ -186,7 +211,10 @@ pub(crate) mod tests {
         assert_eq!(gaps.required_missing, vec!["price"]);
         assert_eq!(gaps.recommended_missing, vec!["drivetrain"]);
         // required 2/3 of 50, recommended 12/13 of 30, images half of 20.
-        assert_eq!(gaps.score, (50.0 * 2.0 / 3.0 + 30.0 * 12.0 / 13.0 + 10.0f64).floor() as i64);
+        assert_eq!(
+            gaps.score,
+            (50.0 * 2.0 / 3.0 + 30.0 * 12.0 / 13.0 + 10.0f64).floor() as i64
+        );
         assert_eq!(gaps.ideal_images, 10);
     }
 }

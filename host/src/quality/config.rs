@@ -106,8 +106,12 @@ impl Errors<'_> {
     fn at(&self, span: std::ops::Range<usize>, key: String, message: String) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
-            line: (span.end > 0)
-                .then(|| self.text[..span.start.min(self.text.len())].matches('\n').count() + 1),
+            line: (span.end > 0).then(|| {
+                self.text[..span.start.min(self.text.len())]
+                    .matches('\n')
+                    .count()
+                    + 1
+            }),
             key,
             message,
         }
@@ -149,11 +153,8 @@ pub fn parse_rules(
                         o.severity = Some(severity(s)?);
                         continue;
                     }
-                    let (pname, default) = spec
-                        .params
-                        .iter()
-                        .find(|(p, _)| p == k)
-                        .ok_or_else(|| {
+                    let (pname, default) =
+                        spec.params.iter().find(|(p, _)| p == k).ok_or_else(|| {
                             at(format!(
                                 "`{k}` is not a parameter of this rule (it has: severity{})",
                                 spec.params
@@ -165,7 +166,11 @@ pub fn parse_rules(
                     o.params.insert(*pname, param(default, v, k).map_err(at)?);
                 }
             }
-            _ => return Err(at("use a severity (\"block\", \"warn\", \"off\") or a table of parameters".into())),
+            _ => {
+                return Err(at(
+                    "use a severity (\"block\", \"warn\", \"off\") or a table of parameters".into(),
+                ))
+            }
         }
         out.insert(spec.id, o);
     }
@@ -176,7 +181,9 @@ fn param(default: &ParamDefault, v: &toml::Value, name: &str) -> Result<Param, S
     match (default, v) {
         (ParamDefault::Int(_), toml::Value::Integer(n)) if *n >= 0 => Ok(Param::Int(*n)),
         (ParamDefault::Int(_), _) => Err(format!("`{name}` must be a whole number, 0 or more")),
-        (ParamDefault::Choice(_, allowed), toml::Value::String(s)) if allowed.contains(&s.as_str()) => {
+        (ParamDefault::Choice(_, allowed), toml::Value::String(s))
+            if allowed.contains(&s.as_str()) =>
+        {
             Ok(Param::Str(s.clone()))
         }
         (ParamDefault::Choice(_, allowed), _) => {
@@ -232,13 +239,16 @@ pub fn template(
     errors: &Errors,
 ) -> Result<Option<String>, ConfigError> {
     let Some(t) = raw else { return Ok(None) };
-    super::normalise::check_template(t.get_ref())
-        .map_err(|m| errors.at(t.span(), key, m))?;
+    super::normalise::check_template(t.get_ref()).map_err(|m| errors.at(t.span(), key, m))?;
     Ok(Some(t.get_ref().clone()))
 }
 
 /// Validate `[quality]` and every platform's `quality` (called from the config's validation).
-pub fn validate(config: &crate::config::RawConfig, text: &str, file: &str) -> Result<(), ConfigError> {
+pub fn validate(
+    config: &crate::config::RawConfig,
+    text: &str,
+    file: &str,
+) -> Result<(), ConfigError> {
     let errors = Errors { text, file };
     let q = &config.quality;
     parse_rules(&q.rules, "quality.rules", &errors)?;
@@ -258,10 +268,18 @@ pub fn validate(config: &crate::config::RawConfig, text: &str, file: &str) -> Re
             format!("is {concurrency}; allowed 1 to 32"),
         ));
     }
-    template(&q.description_template, "quality.description_template".into(), &errors)?;
+    template(
+        &q.description_template,
+        "quality.description_template".into(),
+        &errors,
+    )?;
     template_mode(&q.template_mode, "quality.template_mode".into(), &errors)?;
     for (dealer, d) in &q.dealers {
-        parse_rules(&d.rules, &format!("quality.dealers.{dealer}.rules"), &errors)?;
+        parse_rules(
+            &d.rules,
+            &format!("quality.dealers.{dealer}.rules"),
+            &errors,
+        )?;
         template(
             &d.description_template,
             format!("quality.dealers.{dealer}.description_template"),
@@ -304,18 +322,12 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_key() {
-        let err = RawConfig::parse(
-            "[quality]\nrules = { images-min-count = 5 }\n",
-            "f.toml",
-        )
-        .unwrap_err();
+        let err = RawConfig::parse("[quality]\nrules = { images-min-count = 5 }\n", "f.toml")
+            .unwrap_err();
         assert_eq!(err.key, "quality.rules.images-min-count");
         assert_eq!(err.line, Some(2));
-        let err = RawConfig::parse(
-            "[quality.rules]\nimage-min-count = \"warn\"\n",
-            "f.toml",
-        )
-        .unwrap_err();
+        let err = RawConfig::parse("[quality.rules]\nimage-min-count = \"warn\"\n", "f.toml")
+            .unwrap_err();
         assert!(err.message.starts_with("no such rule"), "{err}");
         let err = RawConfig::parse(
             "[quality.rules]\nimages-min-count = { minimum = 3 }\n",
@@ -336,7 +348,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("modle"), "{err}");
-        let err = RawConfig::parse("[quality]\nimage_fetch_concurrency = 0\n", "f.toml").unwrap_err();
+        let err =
+            RawConfig::parse("[quality]\nimage_fetch_concurrency = 0\n", "f.toml").unwrap_err();
         assert_eq!(err.key, "quality.image_fetch_concurrency");
     }
 }

@@ -11,7 +11,10 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 
 fn script() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    re(&RE, r"(?is)<\s*(?:script|iframe|object|embed|style)\b|javascript\s*:|vbscript\s*:|<[^>]+\son[a-z]+\s*=|data\s*:\s*text/html")
+    re(
+        &RE,
+        r"(?is)<\s*(?:script|iframe|object|embed|style)\b|javascript\s*:|vbscript\s*:|<[^>]+\son[a-z]+\s*=|data\s*:\s*text/html",
+    )
 }
 
 fn tag() -> &'static Regex {
@@ -21,7 +24,10 @@ fn tag() -> &'static Regex {
 
 fn active_block() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    re(&RE, r"(?is)<\s*(script|style|iframe|object)\b.*?<\s*/\s*(?:script|style|iframe|object)\s*>")
+    re(
+        &RE,
+        r"(?is)<\s*(script|style|iframe|object)\b.*?<\s*/\s*(?:script|style|iframe|object)\s*>",
+    )
 }
 
 /// What the description check found and the cleaned text.
@@ -68,8 +74,13 @@ pub fn strip_html(text: &str) -> String {
 
 /// Markup findings (platform-independent) and the cleaned text.
 pub fn markup(text: &Option<String>) -> DescriptionCheck {
-    let Some(t) = text else { return DescriptionCheck::default() };
-    let mut out = DescriptionCheck { text: Some(t.clone()), findings: vec![] };
+    let Some(t) = text else {
+        return DescriptionCheck::default();
+    };
+    let mut out = DescriptionCheck {
+        text: Some(t.clone()),
+        findings: vec![],
+    };
     if has_script(t) {
         out.findings.push(Finding::new(
             id::DESCRIPTION_SCRIPT,
@@ -78,14 +89,23 @@ pub fn markup(text: &Option<String>) -> DescriptionCheck {
         ));
     }
     if has_html(t) {
-        out.findings.push(Finding::new(id::DESCRIPTION_HTML, "description", "contains HTML markup; it was removed"));
+        out.findings.push(Finding::new(
+            id::DESCRIPTION_HTML,
+            "description",
+            "contains HTML markup; it was removed",
+        ));
         out.text = Some(strip_html(t)).filter(|s| !s.is_empty());
     }
     out
 }
 
 /// Length against the rule's minimum and the platform's maximum.
-pub fn length(text: &Option<String>, rules: &RuleSet, max: Option<u32>, platform: &str) -> Option<Finding> {
+pub fn length(
+    text: &Option<String>,
+    rules: &RuleSet,
+    max: Option<u32>,
+    platform: &str,
+) -> Option<Finding> {
     let n = text.as_deref().map_or(0, |t| t.chars().count());
     if n == 0 {
         return None; // completeness reports a missing description
@@ -123,7 +143,9 @@ mod tests {
         ] {
             assert!(has_script(t), "{t}");
         }
-        assert!(!has_script("Great on fuel. Javascript developers love it? No colon here"));
+        assert!(!has_script(
+            "Great on fuel. Javascript developers love it? No colon here"
+        ));
         assert!(!has_script("<b>Bold</b> and <p>para</p>"));
     }
 
@@ -140,12 +162,23 @@ mod tests {
     #[test]
     fn length_against_minimum_and_platform_maximum() {
         let rules = RuleSet::default();
-        assert!(length(&Some("Short.".into()), &rules, None, "p").unwrap().message.contains("6 characters"));
+        assert!(length(&Some("Short.".into()), &rules, None, "p")
+            .unwrap()
+            .message
+            .contains("6 characters"));
         assert_eq!(length(&None, &rules, Some(10), "p"), None);
         let long = Some("x".repeat(120));
         assert_eq!(length(&long, &rules, Some(200), "p"), None);
         let f = length(&long, &rules, Some(100), "autotrader").unwrap();
-        assert!(f.message.contains("autotrader shows at most 100"), "{}", f.message);
-        assert_eq!(length(&Some("x".repeat(30)), &rules, None, "p"), None, "exactly the minimum");
+        assert!(
+            f.message.contains("autotrader shows at most 100"),
+            "{}",
+            f.message
+        );
+        assert_eq!(
+            length(&Some("x".repeat(30)), &rules, None, "p"),
+            None,
+            "exactly the minimum"
+        );
     }
 }

@@ -53,7 +53,11 @@ pub fn present(v: &Vehicle, field: &str) -> Option<bool> {
 /// registered yet has no registration mark (nor first-registration date).
 pub fn excused(v: &Vehicle, field: &str) -> bool {
     let unregistered_new = matches!(v.condition, Condition::New) && v.first_registration.is_none();
-    unregistered_new && matches!(field, "registration" | "first-registration" | "mot-expiry" | "previous-owners")
+    unregistered_new
+        && matches!(
+            field,
+            "registration" | "first-registration" | "mot-expiry" | "previous-owners"
+        )
 }
 
 /// The field a finding names for `field` ("year" is reported as `model-year`).
@@ -89,10 +93,31 @@ mod tests {
     fn knows_every_describe_field_of_the_reference_plugins() {
         let v = crate::sample::sample_stock(1, 1).remove(0);
         for f in [
-            "stock-id", "make", "model", "price", "vehicle-type", "mileage", "registration", "variant",
-            "images", "description", "features", "body-style", "fuel-type", "transmission", "colour",
-            "first-registration", "model-year", "vin", "service-history", "mot-expiry", "trim",
-            "drivetrain", "date-in-stock", "year", "doors",
+            "stock-id",
+            "make",
+            "model",
+            "price",
+            "vehicle-type",
+            "mileage",
+            "registration",
+            "variant",
+            "images",
+            "description",
+            "features",
+            "body-style",
+            "fuel-type",
+            "transmission",
+            "colour",
+            "first-registration",
+            "model-year",
+            "vin",
+            "service-history",
+            "mot-expiry",
+            "trim",
+            "drivetrain",
+            "date-in-stock",
+            "year",
+            "doors",
         ] {
             assert!(present(&v, f).is_some(), "{f}");
         }

@@ -6,7 +6,9 @@
 
 use super::image_probe::{Measured, RETRY_FAILED_MS};
 use super::rules::{id, Finding, RuleSet};
-use super::{fields, images, mileage, registration, vin, Facts, MileageReading, Prepared, Quality, Verdict};
+use super::{
+    fields, images, mileage, registration, vin, Facts, MileageReading, Prepared, Quality, Verdict,
+};
 use crate::runtime::platform_api::PlatformInfo;
 use crate::runtime::types::{Severity as WitSeverity, ValidationIssue, Vehicle};
 use crate::store::audit::AuditEntry;
@@ -51,7 +53,12 @@ impl StockIndex {
 }
 
 /// Mandatory and platform-required fields, registration and VIN.
-pub fn field_findings(v: &Vehicle, rules: &RuleSet, info: &PlatformInfo, facts: &Facts) -> Vec<Finding> {
+pub fn field_findings(
+    v: &Vehicle,
+    rules: &RuleSet,
+    info: &PlatformInfo,
+    facts: &Facts,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut reported = std::collections::BTreeSet::new();
     let mut require = |rule: &'static str, field: &str, why: &str, out: &mut Vec<Finding>| {
@@ -59,7 +66,11 @@ pub fn field_findings(v: &Vehicle, rules: &RuleSet, info: &PlatformInfo, facts: 
             && !fields::excused(v, field)
             && reported.insert(fields::reported(field).to_string())
         {
-            out.push(Finding::new(rule, fields::reported(field), format!("is missing; {why}")));
+            out.push(Finding::new(
+                rule,
+                fields::reported(field),
+                format!("is missing; {why}"),
+            ));
         }
     };
     if rules.on(id::MANDATORY_FIELDS) {
@@ -69,14 +80,23 @@ pub fn field_findings(v: &Vehicle, rules: &RuleSet, info: &PlatformInfo, facts: 
     }
     if rules.on(id::PLATFORM_REQUIRED) {
         for f in &info.required_fields {
-            require(id::PLATFORM_REQUIRED, f, &format!("{} requires it", info.name), &mut out);
+            require(
+                id::PLATFORM_REQUIRED,
+                f,
+                &format!("{} requires it", info.name),
+                &mut out,
+            );
         }
     }
     if let Some(mark) = v.registration.as_deref().filter(|m| !m.is_empty()) {
         match registration::format(mark) {
             Err(why) => {
                 if rules.on(id::REGISTRATION_FORMAT) {
-                    out.push(Finding::new(id::REGISTRATION_FORMAT, "registration", format!("{mark} {why}")));
+                    out.push(Finding::new(
+                        id::REGISTRATION_FORMAT,
+                        "registration",
+                        format!("{mark} {why}"),
+                    ));
                 }
             }
             Ok(format) => {
@@ -126,8 +146,14 @@ pub struct BatchContext {
 impl BatchContext {
     /// Gather what `batch` is checked against. With `schedule`, images of
     /// unknown size are queued for measuring in the background.
-    pub fn gather(quality: &Quality, store: &dyn Store, batch: &[&StoredVehicle], schedule: bool) -> StoreResult<Self> {
-        let live: Vec<&&StoredVehicle> = batch.iter().filter(|v| planner::advertisable(v)).collect();
+    pub fn gather(
+        quality: &Quality,
+        store: &dyn Store,
+        batch: &[&StoredVehicle],
+        schedule: bool,
+    ) -> StoreResult<Self> {
+        let live: Vec<&&StoredVehicle> =
+            batch.iter().filter(|v| planner::advertisable(v)).collect();
         let mut ctx = Self {
             today: Some(uk_today()),
             ..Self::default()
@@ -198,7 +224,11 @@ pub async fn render(platform: &PlatformSetup, verdict: &Verdict) -> Rendered {
     if verdict.blocked {
         return Rendered::Blocked(issues);
     }
-    match platform.plugin.transform(&platform.config, &verdict.vehicle).await {
+    match platform
+        .plugin
+        .transform(&platform.config, &verdict.vehicle)
+        .await
+    {
         Ok(Ok(t)) => {
             issues.extend(t.warnings);
             Rendered::Listing {
@@ -235,7 +265,11 @@ pub struct Gate<'a> {
 
 impl<'a> Gate<'a> {
     /// Open a gate for `batch`, measuring unknown image sizes in the background.
-    pub fn open(quality: &'a Quality, store: &dyn Store, batch: &[StoredVehicle]) -> StoreResult<Self> {
+    pub fn open(
+        quality: &'a Quality,
+        store: &dyn Store,
+        batch: &[StoredVehicle],
+    ) -> StoreResult<Self> {
         let refs: Vec<&StoredVehicle> = batch.iter().collect();
         Ok(Self {
             quality,
@@ -270,7 +304,9 @@ impl<'a> Gate<'a> {
     /// Check a prepared vehicle for one platform.
     pub fn check(&mut self, prepared: &Prepared, platform: &PlatformSetup) -> Verdict {
         let facts = self.ctx.facts(&prepared.vehicle.stock_id);
-        let verdict = self.quality.check(prepared, &platform.id, &platform.info, &facts);
+        let verdict = self
+            .quality
+            .check(prepared, &platform.id, &platform.info, &facts);
         self.completeness.push(verdict.completeness.clone());
         verdict
     }

@@ -217,14 +217,24 @@ impl ImageProbe {
             .ok()
             .and_then(|u| u.host().map(str::to_lowercase))
             .unwrap_or_default();
-        if let Some((n, at)) = self.hosts.lock().unwrap_or_else(|e| e.into_inner()).get(&host) {
+        if let Some((n, at)) = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+        {
             if *n >= HOST_FAILURES && at.elapsed() < HOST_BACKOFF {
                 return Measured::Failed(format!("{host} failed {n} times in a row; resting"));
             }
         }
         let result = tokio::time::timeout(self.settings.timeout, fetch_size(url, &self.settings))
             .await
-            .unwrap_or_else(|_| Err(format!("no answer within {} ms", self.settings.timeout.as_millis())));
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within {} ms",
+                    self.settings.timeout.as_millis()
+                ))
+            });
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Ok((w, h)) => {
@@ -248,8 +258,15 @@ fn reserved(host: &str) -> bool {
         .any(|tld| h == *tld || h.ends_with(&format!(".{tld}")))
 }
 
-async fn resolve(host: &str, port: u16, settings: &ProbeSettings) -> Result<Vec<SocketAddr>, String> {
-    let allowed_private = settings.private_hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
+async fn resolve(
+    host: &str,
+    port: u16,
+    settings: &ProbeSettings,
+) -> Result<Vec<SocketAddr>, String> {
+    let allowed_private = settings
+        .private_hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host));
     if reserved(host) && !allowed_private {
         return Err(format!("{host} is a reserved name"));
     }
@@ -319,10 +336,16 @@ pub async fn fetch_size(url: &str, settings: &ProbeSettings) -> Result<(u32, u32
         });
         let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         let request = http::Request::get(path)
-            .header(http::header::HOST, uri.authority().map(|a| a.as_str()).unwrap_or(&host))
+            .header(
+                http::header::HOST,
+                uri.authority().map(|a| a.as_str()).unwrap_or(&host),
+            )
             .header(http::header::RANGE, format!("bytes=0-{}", RANGE_BYTES - 1))
             .header(http::header::ACCEPT, "image/*")
-            .header(http::header::USER_AGENT, concat!("forecourt-image-probe/", env!("CARGO_PKG_VERSION")))
+            .header(
+                http::header::USER_AGENT,
+                concat!("forecourt-image-probe/", env!("CARGO_PKG_VERSION")),
+            )
             .body(http_body_util::Empty::<Bytes>::new())
             .map_err(|e| e.to_string())?;
         let response = sender
@@ -339,7 +362,11 @@ pub async fn fetch_size(url: &str, settings: &ProbeSettings) -> Result<(u32, u32
             url = if next.starts_with("http://") || next.starts_with("https://") {
                 next.to_string()
             } else {
-                format!("{}://{}{next}", uri.scheme_str().unwrap_or("https"), uri.authority().map(|a| a.as_str()).unwrap_or(&host))
+                format!(
+                    "{}://{}{next}",
+                    uri.scheme_str().unwrap_or("https"),
+                    uri.authority().map(|a| a.as_str()).unwrap_or(&host)
+                )
             };
             driver.abort();
             continue;
@@ -354,7 +381,9 @@ pub async fn fetch_size(url: &str, settings: &ProbeSettings) -> Result<(u32, u32
         let result = loop {
             match dimensions(&bytes) {
                 Some(r) => break r.map_err(str::to_string),
-                None if bytes.len() >= RANGE_BYTES => break Err("no image header in the first 64 KiB".into()),
+                None if bytes.len() >= RANGE_BYTES => {
+                    break Err("no image header in the first 64 KiB".into())
+                }
                 None => {}
             }
             match body.frame().await {
@@ -364,7 +393,11 @@ pub async fn fetch_size(url: &str, settings: &ProbeSettings) -> Result<(u32, u32
                     }
                 }
                 Some(Err(e)) => break Err(format!("reading from {host}: {e}")),
-                None => break dimensions(&bytes).unwrap_or(Err("file ends before its header")).map_err(str::to_string),
+                None => {
+                    break dimensions(&bytes)
+                        .unwrap_or(Err("file ends before its header"))
+                        .map_err(str::to_string)
+                }
             }
         };
         driver.abort();
@@ -407,8 +440,14 @@ mod tests {
         }
         let png = fixture("car-640x480.png");
         assert_eq!(dimensions(&png[..20]), None);
-        assert!(matches!(dimensions(b"<html><body>Not found</body></html>"), Some(Err(_))));
-        assert!(matches!(dimensions(b"\xff\xd8\xff\xda\x00\x00\x00\x00\x00\x00\x00\x00"), Some(Err(_))));
+        assert!(matches!(
+            dimensions(b"<html><body>Not found</body></html>"),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            dimensions(b"\xff\xd8\xff\xda\x00\x00\x00\x00\x00\x00\x00\x00"),
+            Some(Err(_))
+        ));
     }
 
     #[test]

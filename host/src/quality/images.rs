@@ -16,7 +16,12 @@ pub fn url_key(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-            format!("{}://{}/{}", scheme.to_lowercase(), host.to_lowercase(), path.trim_end_matches('/'))
+            format!(
+                "{}://{}/{}",
+                scheme.to_lowercase(),
+                host.to_lowercase(),
+                path.trim_end_matches('/')
+            )
         }
         None => url.to_string(),
     }
@@ -63,7 +68,9 @@ pub fn check(
         if rules.on(id::IMAGES_PLACEHOLDER) {
             let lower = key.to_lowercase();
             let named = patterns.iter().any(|p| lower.contains(p.as_str()));
-            let stock_photo = shared.and_then(|s| s.get(&key)).is_some_and(|n| *n >= shared_by);
+            let stock_photo = shared
+                .and_then(|s| s.get(&key))
+                .is_some_and(|n| *n >= shared_by);
             if named || stock_photo {
                 placeholders.push(i);
                 continue;
@@ -71,12 +78,20 @@ pub fn check(
         }
         out.images.push(image.clone());
     }
-    let list = |v: &[usize]| v.iter().map(|i| format!("images[{i}]")).collect::<Vec<_>>().join(", ");
+    let list = |v: &[usize]| {
+        v.iter()
+            .map(|i| format!("images[{i}]"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if !duplicates.is_empty() {
         out.findings.push(Finding::new(
             id::IMAGES_DUPLICATE,
             "images",
-            format!("{} repeat an earlier image and were dropped", list(&duplicates)),
+            format!(
+                "{} repeat an earlier image and were dropped",
+                list(&duplicates)
+            ),
         ));
     }
     if !placeholders.is_empty() {
@@ -94,7 +109,10 @@ pub fn check(
         out.findings.push(Finding::new(
             id::IMAGES_MIN_COUNT,
             "images",
-            format!("{} usable image(s); at least {min} are needed", out.images.len()),
+            format!(
+                "{} usable image(s); at least {min} are needed",
+                out.images.len()
+            ),
         ));
     }
     let (w_min, h_min) = (
@@ -144,11 +162,17 @@ mod tests {
     use super::*;
 
     fn img(url: &str, size: Option<(u32, u32)>) -> Image {
-        Image { url: url.into(), width: size.map(|s| s.0), height: size.map(|s| s.1) }
+        Image {
+            url: url.into(),
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+        }
     }
 
     fn six(size: Option<(u32, u32)>) -> Vec<Image> {
-        (0..6).map(|i| img(&format!("https://cdn.dealer.co.uk/a/{i}.jpg"), size)).collect()
+        (0..6)
+            .map(|i| img(&format!("https://cdn.dealer.co.uk/a/{i}.jpg"), size))
+            .collect()
     }
 
     fn rules_of(findings: &[Finding]) -> Vec<&str> {
@@ -157,7 +181,12 @@ mod tests {
 
     #[test]
     fn six_good_images_pass() {
-        let c = check(&six(Some((1600, 1200))), &RuleSet::default(), &HashMap::new(), None);
+        let c = check(
+            &six(Some((1600, 1200))),
+            &RuleSet::default(),
+            &HashMap::new(),
+            None,
+        );
         assert!(c.findings.is_empty(), "{:?}", c.findings);
         assert_eq!(c.images.len(), 6);
     }
@@ -175,23 +204,40 @@ mod tests {
         images[4] = img("https://cdn.dealer.co.uk/a/edge.jpg", Some((800, 600)));
         let c = check(&images, &RuleSet::default(), &HashMap::new(), None);
         assert_eq!(rules_of(&c.findings), vec![id::IMAGES_MIN_RESOLUTION]);
-        assert_eq!(c.findings[0].message, "images[2] is 640x480; at least 800x600 is needed");
+        assert_eq!(
+            c.findings[0].message,
+            "images[2] is 640x480; at least 800x600 is needed"
+        );
     }
 
     #[test]
     fn duplicates_and_placeholders_are_dropped_then_counted() {
         let mut images = six(Some((1600, 1200)));
         images.push(img("HTTPS://CDN.DEALER.CO.UK/a/1.jpg", Some((1600, 1200))));
-        images.push(img("https://cdn.dealer.co.uk/img/No-Image-Available.png", Some((1600, 1200))));
+        images.push(img(
+            "https://cdn.dealer.co.uk/img/No-Image-Available.png",
+            Some((1600, 1200)),
+        ));
         let c = check(&images, &RuleSet::default(), &HashMap::new(), None);
-        assert_eq!(rules_of(&c.findings), vec![id::IMAGES_DUPLICATE, id::IMAGES_PLACEHOLDER]);
+        assert_eq!(
+            rules_of(&c.findings),
+            vec![id::IMAGES_DUPLICATE, id::IMAGES_PLACEHOLDER]
+        );
         assert_eq!(c.images.len(), 6);
         assert!(c.findings[0].message.starts_with("images[6] repeat"));
         // A photo every vehicle uses is a stock photo.
         let mut shared = SharedUrls::new();
         shared.insert(url_key(&images[0].url), 5);
-        let c = check(&images[..6], &RuleSet::default(), &HashMap::new(), Some(&shared));
-        assert_eq!(rules_of(&c.findings), vec![id::IMAGES_PLACEHOLDER, id::IMAGES_MIN_COUNT]);
+        let c = check(
+            &images[..6],
+            &RuleSet::default(),
+            &HashMap::new(),
+            Some(&shared),
+        );
+        assert_eq!(
+            rules_of(&c.findings),
+            vec![id::IMAGES_PLACEHOLDER, id::IMAGES_MIN_COUNT]
+        );
     }
 
     #[test]
@@ -200,8 +246,10 @@ mod tests {
         let c = check(&images, &RuleSet::default(), &HashMap::new(), None);
         assert_eq!(rules_of(&c.findings), vec![id::IMAGES_SIZE_UNKNOWN]);
         assert!(c.findings[0].message.contains("6 of 6"));
-        let mut sizes: HashMap<String, Measured> =
-            images.iter().map(|i| (i.url.clone(), Measured::Size(1024, 768))).collect();
+        let mut sizes: HashMap<String, Measured> = images
+            .iter()
+            .map(|i| (i.url.clone(), Measured::Size(1024, 768)))
+            .collect();
         sizes.insert(images[5].url.clone(), Measured::Size(320, 240));
         let c = check(&images, &RuleSet::default(), &sizes, None);
         assert_eq!(rules_of(&c.findings), vec![id::IMAGES_MIN_RESOLUTION]);

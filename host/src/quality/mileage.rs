@@ -81,8 +81,15 @@ mod tests {
     fn car(miles: u32, registered: (u16, u8)) -> Vehicle {
         let mut v = crate::sample::sample_stock(1, 6).remove(0);
         v.condition = Condition::Used;
-        v.mileage = Some(Mileage { value: miles, unit: MileageUnit::Miles });
-        v.first_registration = Some(Date { year: registered.0, month: registered.1, day: 1 });
+        v.mileage = Some(Mileage {
+            value: miles,
+            unit: MileageUnit::Miles,
+        });
+        v.first_registration = Some(Date {
+            year: registered.0,
+            month: registered.1,
+            day: 1,
+        });
         v
     }
 
@@ -91,18 +98,40 @@ mod tests {
     }
 
     fn reading(miles: u32) -> MileageReading {
-        MileageReading { stock_id: "x".into(), vin: None, miles, at: 1 }
+        MileageReading {
+            stock_id: "x".into(),
+            vin: None,
+            miles,
+            at: 1,
+        }
     }
 
     #[test]
     fn lower_than_the_last_reading() {
         let rules = RuleSet::default();
-        let f = check(&car(20_000, (2020, 1)), &rules, Some(&reading(25_000)), today());
+        let f = check(
+            &car(20_000, (2020, 1)),
+            &rules,
+            Some(&reading(25_000)),
+            today(),
+        );
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, id::MILEAGE_REGRESSION);
         assert!(f[0].message.contains("25000"));
-        assert!(check(&car(25_000, (2020, 1)), &rules, Some(&reading(25_000)), today()).is_empty());
-        assert!(check(&car(25_001, (2020, 1)), &rules, Some(&reading(25_000)), today()).is_empty());
+        assert!(check(
+            &car(25_000, (2020, 1)),
+            &rules,
+            Some(&reading(25_000)),
+            today()
+        )
+        .is_empty());
+        assert!(check(
+            &car(25_001, (2020, 1)),
+            &rules,
+            Some(&reading(25_000)),
+            today()
+        )
+        .is_empty());
     }
 
     #[test]
@@ -110,12 +139,17 @@ mod tests {
         let rules = RuleSet::default();
         // Six years at 35,000 a year is 210,000.
         assert!(check(&car(200_000, (2020, 11)), &rules, None, today()).is_empty());
-        assert_eq!(check(&car(250_000, (2020, 11)), &rules, None, today())[0].rule, id::MILEAGE_IMPLAUSIBLE);
+        assert_eq!(
+            check(&car(250_000, (2020, 11)), &rules, None, today())[0].rule,
+            id::MILEAGE_IMPLAUSIBLE
+        );
         // A three-month-old car may have done a year's worth.
         assert!(check(&car(30_000, (2026, 8)), &rules, None, today()).is_empty());
         let mut new = car(1_500, (2026, 9));
         new.condition = Condition::New;
-        assert!(check(&new, &rules, None, today())[0].message.contains("sold as new"));
+        assert!(check(&new, &rules, None, today())[0]
+            .message
+            .contains("sold as new"));
         new.mileage.as_mut().unwrap().value = 10;
         assert!(check(&new, &rules, None, today()).is_empty());
         // Kilometres are converted.

@@ -25,14 +25,23 @@ pub fn fuel(s: &str) -> Option<FuelType> {
         "petrol" | "unleaded" | "gasoline" | "benzin" | "p" => FuelType::Petrol,
         "diesel" | "d" | "tdi" | "dsl" => FuelType::Diesel,
         "electric" | "ev" | "bev" | "battery electric" | "electricity" | "e" => FuelType::Electric,
-        "hybrid" | "hev" | "petrol hybrid" | "petrol electric" | "petrol electric hybrid"
-        | "diesel hybrid" | "diesel electric" | "self charging hybrid" | "full hybrid" => {
-            FuelType::Hybrid
-        }
-        "plug in hybrid" | "phev" | "plugin hybrid" | "petrol plug in hybrid"
-        | "petrol electric plug in hybrid" | "diesel plug in hybrid" => FuelType::PlugInHybrid,
-        "mild hybrid" | "mhev" | "petrol mild hybrid" | "diesel mild hybrid" | "mild hybrid petrol"
-        | "mild hybrid diesel" => FuelType::MildHybrid,
+        "hybrid"
+        | "hev"
+        | "petrol hybrid"
+        | "petrol electric"
+        | "petrol electric hybrid"
+        | "diesel hybrid"
+        | "diesel electric"
+        | "self charging hybrid"
+        | "full hybrid" => FuelType::Hybrid,
+        "plug in hybrid"
+        | "phev"
+        | "plugin hybrid"
+        | "petrol plug in hybrid"
+        | "petrol electric plug in hybrid"
+        | "diesel plug in hybrid" => FuelType::PlugInHybrid,
+        "mild hybrid" | "mhev" | "petrol mild hybrid" | "diesel mild hybrid"
+        | "mild hybrid petrol" | "mild hybrid diesel" => FuelType::MildHybrid,
         "lpg" | "autogas" | "petrol lpg" | "bi fuel" => FuelType::Lpg,
         "hydrogen" | "fuel cell" | "fcev" => FuelType::Hydrogen,
         _ => return None,
@@ -44,12 +53,13 @@ pub fn transmission(s: &str) -> Option<Transmission> {
     Some(match key(s).as_str() {
         "manual" | "man" | "m" | "manual gearbox" | "5 speed manual" | "6 speed manual"
         | "stick" => Transmission::Manual,
-        "automatic" | "auto" | "a" | "automatic gearbox" | "tiptronic" | "steptronic"
-        | "dsg" | "s tronic" | "powershift" | "eat8" | "dct" | "dual clutch" | "pdk" => {
+        "automatic" | "auto" | "a" | "automatic gearbox" | "tiptronic" | "steptronic" | "dsg"
+        | "s tronic" | "powershift" | "eat8" | "dct" | "dual clutch" | "pdk" => {
             Transmission::Automatic
         }
-        "semi automatic" | "semi auto" | "semiauto" | "automated manual" | "amt"
-        | "sequential" => Transmission::SemiAutomatic,
+        "semi automatic" | "semi auto" | "semiauto" | "automated manual" | "amt" | "sequential" => {
+            Transmission::SemiAutomatic
+        }
         "cvt" | "continuously variable" | "multitronic" | "xtronic" | "e cvt" => Transmission::Cvt,
         _ => return None,
     })
@@ -82,9 +92,15 @@ pub fn body_style(s: &str) -> Option<BodyStyle> {
 /// A service history named by a DMS (terminology also covers free text).
 pub fn service_history(s: &str) -> Option<ServiceHistory> {
     Some(match key(s).as_str() {
-        "full dealer" | "fdsh" | "full dealer service history" | "full main dealer history"
+        "full dealer"
+        | "fdsh"
+        | "full dealer service history"
+        | "full main dealer history"
         | "full main dealer service history" => ServiceHistory::FullDealer,
-        "full" | "fsh" | "full service history" | "complete maintenance records"
+        "full"
+        | "fsh"
+        | "full service history"
+        | "complete maintenance records"
         | "full maintenance history" => ServiceHistory::Full,
         "part" | "psh" | "part service history" | "partial" | "partial service history" => {
             ServiceHistory::Part
@@ -163,7 +179,10 @@ const MAKES: &[(&str, &[&str])] = &[
     ("Land Rover", &["land rover", "landrover"]),
     ("Lexus", &["lexus"]),
     ("Mazda", &["mazda"]),
-    ("Mercedes-Benz", &["mercedes benz", "mercedes", "merc", "mb"]),
+    (
+        "Mercedes-Benz",
+        &["mercedes benz", "mercedes", "merc", "mb"],
+    ),
     ("MG", &["mg", "mg motor", "mg motor uk"]),
     ("Mini", &["mini"]),
     ("Mitsubishi", &["mitsubishi"]),
@@ -284,7 +303,9 @@ pub fn vocabularies(v: &mut Vehicle) -> Normalised {
         }
     }
     if let Some(m) = v.make.clone() {
-        let canonical = make(&m).map(str::to_string).unwrap_or_else(|| unshout(m.trim()));
+        let canonical = make(&m)
+            .map(str::to_string)
+            .unwrap_or_else(|| unshout(m.trim()));
         if canonical != m {
             n.changes.push(format!("make: {m:?} -> {canonical:?}"));
             v.make = Some(canonical);
@@ -309,7 +330,11 @@ pub fn vocabularies(v: &mut Vehicle) -> Normalised {
         }
     }
     if let Some(vin) = v.vin.clone() {
-        let fixed: String = vin.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let fixed: String = vin
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
         if fixed != vin {
             v.vin = (!fixed.is_empty()).then_some(fixed);
         }
@@ -333,18 +358,51 @@ pub fn default_terminology() -> BTreeMap<String, Vec<String>> {
     [
         e(
             "Full service history",
-            &["FSH", "F/S/H", "full service history", "complete maintenance records", "full maintenance history", "full service record"],
+            &[
+                "FSH",
+                "F/S/H",
+                "full service history",
+                "complete maintenance records",
+                "full maintenance history",
+                "full service record",
+            ],
         ),
         e(
             "Full dealer service history",
-            &["FDSH", "full dealer service history", "full main dealer history", "full main dealer service history", "FMDSH"],
+            &[
+                "FDSH",
+                "full dealer service history",
+                "full main dealer history",
+                "full main dealer service history",
+                "FMDSH",
+            ],
         ),
-        e("Part service history", &["PSH", "part service history", "partial service history"]),
-        e("Sat nav", &["satnav", "sat-nav", "sat nav", "satellite navigation"]),
+        e(
+            "Part service history",
+            &["PSH", "part service history", "partial service history"],
+        ),
+        e(
+            "Sat nav",
+            &["satnav", "sat-nav", "sat nav", "satellite navigation"],
+        ),
         e("Air conditioning", &["air con", "aircon", "A/C"]),
-        e("One previous owner", &["1 owner", "one owner", "1 previous owner", "1 prev owner"]),
-        e("Cambelt replaced", &["cambelt done", "timing belt replaced", "cambelt changed", "new cambelt"]),
-        e("ULEZ compliant", &["ulez compliant", "ulez ok", "ulez friendly"]),
+        e(
+            "One previous owner",
+            &["1 owner", "one owner", "1 previous owner", "1 prev owner"],
+        ),
+        e(
+            "Cambelt replaced",
+            &[
+                "cambelt done",
+                "timing belt replaced",
+                "cambelt changed",
+                "new cambelt",
+            ],
+        ),
+        e(
+            "ULEZ compliant",
+            &["ulez compliant", "ulez ok", "ulez friendly"],
+        ),
     ]
     .into_iter()
     .collect()
@@ -480,7 +538,8 @@ fn words(s: &str) -> String {
         }
         out.extend(c.to_lowercase());
     }
-    out.replace("plug in", "plug-in").replace("semi automatic", "semi-automatic")
+    out.replace("plug in", "plug-in")
+        .replace("semi automatic", "semi-automatic")
 }
 
 fn variant_name<T: std::fmt::Debug>(v: &T) -> String {
@@ -512,7 +571,11 @@ pub fn render_template(t: &str, v: &Vehicle) -> String {
                 .unwrap_or_default(),
             "colour" => v.colour.clone().unwrap_or_default(),
             "fuel" => v.fuel_type.as_ref().map(variant_name).unwrap_or_default(),
-            "transmission" => v.transmission.as_ref().map(variant_name).unwrap_or_default(),
+            "transmission" => v
+                .transmission
+                .as_ref()
+                .map(variant_name)
+                .unwrap_or_default(),
             "body" => v.body_style.as_ref().map(variant_name).unwrap_or_default(),
             "doors" => v.doors.map(|d| d.to_string()).unwrap_or_default(),
             "mileage" => v
@@ -545,7 +608,13 @@ pub fn render_template(t: &str, v: &Vehicle) -> String {
     let filled = placeholder_re().replace_all(t, |c: &regex::Captures| value(&c[1]));
     // Tidy what empty placeholders leave behind.
     let mut out = filled.split_whitespace().collect::<Vec<_>>().join(" ");
-    for (from, to) in [(" .", "."), (" ,", ","), ("..", "."), (",.", "."), (". .", ".")] {
+    for (from, to) in [
+        (" .", "."),
+        (" ,", ","),
+        ("..", "."),
+        (",.", "."),
+        (". .", "."),
+    ] {
         while out.contains(from) {
             out = out.replace(from, to);
         }
@@ -605,7 +674,10 @@ mod tests {
         assert_eq!(v.body_style, Some(BodyStyle::Hatchback));
         assert_eq!(v.colour.as_deref(), Some("Grey"));
         assert_eq!(v.attributes.len(), before_attrs + 1);
-        assert_eq!(v.attributes.last().unwrap().value, "Moonstone Grey Metallic");
+        assert_eq!(
+            v.attributes.last().unwrap().value,
+            "Moonstone Grey Metallic"
+        );
         assert_eq!(v.make.as_deref(), Some("Ford"));
         assert_eq!(v.model.as_deref(), Some("Fiesta"));
         assert_eq!(v.registration.as_deref(), Some("AB12CDE"));
@@ -616,7 +688,10 @@ mod tests {
         let n = vocabularies(&mut v);
         assert_eq!(
             n.unknown,
-            vec![("fuel-type", "Steam".to_string()), ("colour", "NARDO".to_string())]
+            vec![
+                ("fuel-type", "Steam".to_string()),
+                ("colour", "NARDO".to_string())
+            ]
         );
         assert_eq!(v.colour.as_deref(), Some("Nardo"));
     }
@@ -628,14 +703,21 @@ mod tests {
             t.apply("FSH, sat-nav. Complete maintenance records and full service history!"),
             "Full service history, sat nav. Full service history and full service history!"
         );
-        assert_eq!(t.apply("Comes with FDSH"), "Comes with full dealer service history");
+        assert_eq!(
+            t.apply("Comes with FDSH"),
+            "Comes with full dealer service history"
+        );
         assert_eq!(t.apply("FSHX and AFSH stay"), "FSHX and AFSH stay");
         assert_eq!(t.apply("A/C works"), "Air conditioning works");
         assert_eq!(t.apply("ULEZ ok"), "ULEZ compliant");
         let mut d = BTreeMap::new();
         d.insert("FSH".to_string(), vec!["full service history".to_string()]);
         let t = Terminology::new(&d);
-        assert_eq!(t.apply("has full service history"), "has FSH", "acronyms keep their case");
+        assert_eq!(
+            t.apply("has full service history"),
+            "has FSH",
+            "acronyms keep their case"
+        );
     }
 
     #[test]
@@ -648,9 +730,14 @@ mod tests {
         v.model_year = Some(2021);
         v.mileage.as_mut().unwrap().value = 23456;
         v.description = None;
-        let out = render_template("{year} {make} {model} {variant} in {colour}, {mileage} miles. {description}", &v);
+        let out = render_template(
+            "{year} {make} {model} {variant} in {colour}, {mileage} miles. {description}",
+            &v,
+        );
         assert_eq!(out, "2021 Ford Focus in Blue, 23,456 miles.");
-        assert!(check_template("{make} {modle}").unwrap_err().contains("{modle}"));
+        assert!(check_template("{make} {modle}")
+            .unwrap_err()
+            .contains("{modle}"));
         assert!(check_template("{make} {fuel}").is_ok());
         v.fuel_type = Some(FuelType::PlugInHybrid);
         assert_eq!(render_template("{fuel}", &v), "plug-in hybrid");

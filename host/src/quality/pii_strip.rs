@@ -119,22 +119,51 @@ mod tests {
     fn strips_every_free_text_field_and_reports_counts_only() {
         let mut v = crate::sample::sample_stock(1, 9).remove(0);
         v.description = Some("Ring 0161 496 0000 or 0161 496 0001 today".into());
-        v.features = vec!["Bluetooth".into(), "owner: jo@example.com".into(), "07700900123".into()];
-        v.attributes.push(crate::runtime::types::Attribute { key: "contact".into(), value: "+44 20 7946 0958".into() });
+        v.features = vec![
+            "Bluetooth".into(),
+            "owner: jo@example.com".into(),
+            "07700900123".into(),
+        ];
+        v.attributes.push(crate::runtime::types::Attribute {
+            key: "contact".into(),
+            value: "+44 20 7946 0958".into(),
+        });
         let found = strip(&mut v);
         assert_eq!(
             found,
             vec![
-                Stripped { field: "description".into(), kind: "phone", count: 2 },
-                Stripped { field: "features[1]".into(), kind: "email", count: 1 },
-                Stripped { field: "features[2]".into(), kind: "phone", count: 1 },
-                Stripped { field: "attributes.contact".into(), kind: "phone", count: 1 },
+                Stripped {
+                    field: "description".into(),
+                    kind: "phone",
+                    count: 2
+                },
+                Stripped {
+                    field: "features[1]".into(),
+                    kind: "email",
+                    count: 1
+                },
+                Stripped {
+                    field: "features[2]".into(),
+                    kind: "phone",
+                    count: 1
+                },
+                Stripped {
+                    field: "attributes.contact".into(),
+                    kind: "phone",
+                    count: 1
+                },
             ]
         );
         assert_eq!(v.description.as_deref(), Some("today"));
-        assert_eq!(v.features, vec!["Bluetooth".to_string(), "owner:".to_string()]);
+        assert_eq!(
+            v.features,
+            vec!["Bluetooth".to_string(), "owner:".to_string()]
+        );
         assert!(v.attributes.iter().all(|a| a.key != "contact"));
         let json = serde_json::to_string(&found).unwrap();
-        assert!(!json.contains("0161") && !json.contains("jo@"), "counts only: {json}");
+        assert!(
+            !json.contains("0161") && !json.contains("jo@"),
+            "counts only: {json}"
+        );
     }
 }

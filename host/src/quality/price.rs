@@ -17,7 +17,10 @@ fn model_key(v: &Vehicle) -> Option<(String, String)> {
     let make = super::normalise::make(v.make.as_deref()?)
         .map(str::to_string)
         .unwrap_or_else(|| v.make.clone().unwrap_or_default());
-    Some((make.to_lowercase(), v.model.as_deref()?.trim().to_lowercase()))
+    Some((
+        make.to_lowercase(),
+        v.model.as_deref()?.trim().to_lowercase(),
+    ))
 }
 
 fn year(v: &Vehicle) -> Option<i32> {
@@ -35,7 +38,10 @@ impl PriceIndex {
                 continue;
             };
             if p.amount_minor > 0 {
-                by_model.entry(k).or_default().push((v.stock_id.clone(), y, p.amount_minor));
+                by_model
+                    .entry(k)
+                    .or_default()
+                    .push((v.stock_id.clone(), y, p.amount_minor));
             }
         }
         Self { by_model }
@@ -56,7 +62,11 @@ impl PriceIndex {
         }
         prices.sort_unstable();
         let n = prices.len();
-        let median = if n % 2 == 1 { prices[n / 2] } else { (prices[n / 2 - 1] + prices[n / 2]) / 2 };
+        let median = if n % 2 == 1 {
+            prices[n / 2]
+        } else {
+            (prices[n / 2 - 1] + prices[n / 2]) / 2
+        };
         Some((median, n))
     }
 }
@@ -91,20 +101,37 @@ pub fn check(v: &Vehicle, rules: &RuleSet, index: Option<&PriceIndex>) -> Vec<Fi
     let pence = price.amount_minor;
     if pence <= 0 {
         if rules.on(id::PRICE_INVALID) {
-            out.push(Finding::new(id::PRICE_INVALID, "price", format!("is {}; a listing needs a price above zero", pounds(pence))));
+            out.push(Finding::new(
+                id::PRICE_INVALID,
+                "price",
+                format!("is {}; a listing needs a price above zero", pounds(pence)),
+            ));
         }
         return out;
     }
-    if rules.on(id::PRICE_PLACEHOLDER) && pence % 100 == 0 && placeholder(pence / 100, rules.list(id::PRICE_PLACEHOLDER, "values")) {
+    if rules.on(id::PRICE_PLACEHOLDER)
+        && pence % 100 == 0
+        && placeholder(pence / 100, rules.list(id::PRICE_PLACEHOLDER, "values"))
+    {
         out.push(Finding::new(
             id::PRICE_PLACEHOLDER,
             "price",
-            format!("{} looks like a placeholder, not a real price", pounds(pence)),
+            format!(
+                "{} looks like a placeholder, not a real price",
+                pounds(pence)
+            ),
         ));
         return out;
     }
     if rules.on(id::PRICE_PLACEHOLDER) && pence < 1_000 {
-        out.push(Finding::new(id::PRICE_PLACEHOLDER, "price", format!("{} is under £10: a placeholder, not a real price", pounds(pence))));
+        out.push(Finding::new(
+            id::PRICE_PLACEHOLDER,
+            "price",
+            format!(
+                "{} is under £10: a placeholder, not a real price",
+                pounds(pence)
+            ),
+        ));
         return out;
     }
     if rules.on(id::PRICE_OUTLIER) {
@@ -142,7 +169,10 @@ mod tests {
         v.make = Some(make.into());
         v.model = Some(model.into());
         v.model_year = Some(year);
-        v.price = Some(Money { amount_minor: pounds * 100, currency: "GBP".into() });
+        v.price = Some(Money {
+            amount_minor: pounds * 100,
+            currency: "GBP".into(),
+        });
         v
     }
 
@@ -152,16 +182,27 @@ mod tests {
 
     #[test]
     fn zero_negative_and_placeholder_prices() {
-        for (pounds, rule) in [(0, id::PRICE_INVALID), (-5, id::PRICE_INVALID), (1, id::PRICE_PLACEHOLDER), (9999, id::PRICE_PLACEHOLDER),
-            (99999, id::PRICE_PLACEHOLDER), (123456, id::PRICE_PLACEHOLDER), (11111, id::PRICE_PLACEHOLDER), (7777, id::PRICE_PLACEHOLDER), (5, id::PRICE_PLACEHOLDER)]
-        {
+        for (pounds, rule) in [
+            (0, id::PRICE_INVALID),
+            (-5, id::PRICE_INVALID),
+            (1, id::PRICE_PLACEHOLDER),
+            (9999, id::PRICE_PLACEHOLDER),
+            (99999, id::PRICE_PLACEHOLDER),
+            (123456, id::PRICE_PLACEHOLDER),
+            (11111, id::PRICE_PLACEHOLDER),
+            (7777, id::PRICE_PLACEHOLDER),
+            (5, id::PRICE_PLACEHOLDER),
+        ] {
             let f = check(&car("a", "Ford", "Focus", 2020, pounds), &rules(), None);
             assert_eq!(f.len(), 1, "£{pounds}");
             assert_eq!(f[0].rule, rule, "£{pounds}");
             assert_eq!(f[0].field, "price");
         }
         for pounds in [9995, 12995, 10000, 11110, 99998, 15] {
-            assert!(check(&car("a", "Ford", "Focus", 2020, pounds), &rules(), None).is_empty(), "£{pounds}");
+            assert!(
+                check(&car("a", "Ford", "Focus", 2020, pounds), &rules(), None).is_empty(),
+                "£{pounds}"
+            );
         }
         // Pence make it a real price (£9,999.50 is odd but deliberate).
         let mut v = car("a", "Ford", "Focus", 2020, 9999);
@@ -173,21 +214,48 @@ mod tests {
 
     #[test]
     fn outliers_against_the_median_of_comparable_stock() {
-        let stock: Vec<Vehicle> = [(2020, 12_000), (2021, 13_000), (2019, 11_000), (2020, 12_500), (2015, 3_000), (2020, 12_200)]
-            .iter()
-            .enumerate()
-            .map(|(i, (y, p))| car(&format!("s{i}"), "Ford", "Focus", *y, *p))
-            .chain([car("other", "VW", "Golf", 2020, 40_000)])
-            .collect();
+        let stock: Vec<Vehicle> = [
+            (2020, 12_000),
+            (2021, 13_000),
+            (2019, 11_000),
+            (2020, 12_500),
+            (2015, 3_000),
+            (2020, 12_200),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (y, p))| car(&format!("s{i}"), "Ford", "Focus", *y, *p))
+        .chain([car("other", "VW", "Golf", 2020, 40_000)])
+        .collect();
         let index = PriceIndex::new(&stock);
         // Comparables for 2020 ±1: 12,000 13,000 11,000 12,500 12,200 -> median 12,200.
         let cheap = car("x", "FORD", "focus", 2020, 6_000);
         assert_eq!(index.median(&cheap, 1), Some((1_220_000, 5)));
         let f = check(&cheap, &rules(), Some(&index));
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("51% below the median £12,200 of 5"), "{}", f[0].message);
-        assert!(check(&car("x", "Ford", "Focus", 2020, 9_000), &rules(), Some(&index)).is_empty(), "26% is within 40%");
-        assert_eq!(check(&car("x", "Ford", "Focus", 2020, 20_000), &rules(), Some(&index))[0].rule, id::PRICE_OUTLIER);
+        assert!(
+            f[0].message.contains("51% below the median £12,200 of 5"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            check(
+                &car("x", "Ford", "Focus", 2020, 9_000),
+                &rules(),
+                Some(&index)
+            )
+            .is_empty(),
+            "26% is within 40%"
+        );
+        assert_eq!(
+            check(
+                &car("x", "Ford", "Focus", 2020, 20_000),
+                &rules(),
+                Some(&index)
+            )[0]
+            .rule,
+            id::PRICE_OUTLIER
+        );
         // Too few comparables: no verdict.
         assert!(check(&car("x", "VW", "Golf", 2020, 5_000), &rules(), Some(&index)).is_empty());
         // A vehicle is not its own comparable.

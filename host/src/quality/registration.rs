@@ -56,9 +56,15 @@ fn split(mark: &str) -> Vec<(bool, String)> {
 /// The format of a mark (upper case, no spaces), or why it is not a UK mark.
 pub fn format(mark: &str) -> Result<Format, String> {
     if mark.is_empty() || mark.len() > 7 {
-        return Err(format!("has {} characters; a UK mark has 2 to 7", mark.len()));
+        return Err(format!(
+            "has {} characters; a UK mark has 2 to 7",
+            mark.len()
+        ));
     }
-    if !mark.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+    if !mark
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
         return Err("may only contain letters A-Z and digits".into());
     }
     let runs = split(mark);
@@ -193,7 +199,12 @@ pub fn issued_from(mark: &str, format: Format) -> Option<Date> {
 }
 
 /// Check the age identifier against the first-registration date and today.
-pub fn age_problem(mark: &str, format: Format, first_registered: Option<Date>, today: Date) -> Option<String> {
+pub fn age_problem(
+    mark: &str,
+    format: Format,
+    first_registered: Option<Date>,
+    today: Date,
+) -> Option<String> {
     let from = issued_from(mark, format)?;
     if from > today {
         return Some(format!(
@@ -271,12 +282,20 @@ mod tests {
         let p = age_problem("AB71CDE", f, Some(d(2021, 8, 31)), today).unwrap();
         assert!(p.contains("2021-09-01"), "{p}");
         // Not issued yet.
-        assert!(age_problem("AB27CDE", f, None, today).unwrap().contains("not issued"));
+        assert!(age_problem("AB27CDE", f, None, today)
+            .unwrap()
+            .contains("not issued"));
         // Prefix and suffix.
         assert!(age_problem("R123ABC", Format::Prefix, Some(d(1996, 1, 1)), today).is_some());
         assert!(age_problem("ABC123Y", Format::Suffix, Some(d(1983, 1, 1)), today).is_none());
         // No age identifier: nothing to compare.
-        assert_eq!(age_problem("ABC123", Format::Dateless, Some(d(2020, 1, 1)), today), None);
-        assert_eq!(age_problem("Q123ABC", Format::Q, Some(d(2020, 1, 1)), today), None);
+        assert_eq!(
+            age_problem("ABC123", Format::Dateless, Some(d(2020, 1, 1)), today),
+            None
+        );
+        assert_eq!(
+            age_problem("Q123ABC", Format::Q, Some(d(2020, 1, 1)), today),
+            None
+        );
     }
 }

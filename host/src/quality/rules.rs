@@ -477,6 +477,9 @@ mod tests {
         assert_eq!(i.field, "price");
         assert!(matches!(i.severity, WitSeverity::Error));
         assert_eq!(i.message, "is £0 [price-invalid]");
-        assert!(matches!(f.issue(Severity::Warn).severity, WitSeverity::Warning));
+        assert!(matches!(
+            f.issue(Severity::Warn).severity,
+            WitSeverity::Warning
+        ));
     }
 }

@@ -28,7 +28,11 @@ pub trait QualityStore {
     /// Remember the size of an image (or why it could not be read).
     fn put_image_size(&self, url: &str, measured: &Measured, now: i64) -> StoreResult<()>;
     /// The newest accepted reading for this stock id or VIN.
-    fn last_mileage(&self, stock_id: &str, vin: Option<&str>) -> StoreResult<Option<MileageReading>>;
+    fn last_mileage(
+        &self,
+        stock_id: &str,
+        vin: Option<&str>,
+    ) -> StoreResult<Option<MileageReading>>;
     /// Append accepted readings (a reading equal to the newest one is not repeated).
     fn record_mileage(&self, readings: &[MileageReading]) -> StoreResult<()>;
     /// Forget a vehicle's readings (an operator confirmed a lower reading is right).

@@ -11,7 +11,10 @@ fn today() -> jiff::civil::Date {
 }
 
 fn facts() -> Facts<'static> {
-    Facts { today: Some(today()), ..Facts::default() }
+    Facts {
+        today: Some(today()),
+        ..Facts::default()
+    }
 }
 
 fn platform() -> crate::runtime::platform_api::PlatformInfo {
@@ -23,7 +26,10 @@ fn verdict(q: &Quality, v: &Vehicle) -> Verdict {
 }
 
 fn rules_found(v: &Verdict) -> Vec<(&'static str, Severity)> {
-    v.findings.iter().map(|j| (j.finding.rule, j.severity)).collect()
+    v.findings
+        .iter()
+        .map(|j| (j.finding.rule, j.severity))
+        .collect()
 }
 
 fn sample() -> Vec<Vehicle> {
@@ -46,9 +52,17 @@ fn realistic_sample_stock_passes_every_blocking_rule() {
         .collect();
     let index = gate::StockIndex::new(&stored);
     for v in &stock {
-        let f = Facts { today: Some(today()), index: Some(&index), ..Facts::default() };
+        let f = Facts {
+            today: Some(today()),
+            index: Some(&index),
+            ..Facts::default()
+        };
         let verdict = q.check(&q.prepare(v), "autotrader", &platform(), &f);
-        assert!(!verdict.blocked, "{} blocked: {:?}", v.stock_id, verdict.findings);
+        assert!(
+            !verdict.blocked,
+            "{} blocked: {:?}",
+            v.stock_id, verdict.findings
+        );
     }
     // Without sizes (the CSV export carries only URLs) images are a warning, never a block.
     let mut v = stock[0].clone();
@@ -57,7 +71,10 @@ fn realistic_sample_stock_passes_every_blocking_rule() {
     }
     let verdict = verdict(&q, &v);
     assert!(!verdict.blocked);
-    assert_eq!(rules_found(&verdict), vec![(id::IMAGES_SIZE_UNKNOWN, Severity::Warn)]);
+    assert_eq!(
+        rules_found(&verdict),
+        vec![(id::IMAGES_SIZE_UNKNOWN, Severity::Warn)]
+    );
 }
 
 #[test]
@@ -74,13 +91,16 @@ fn hub_only_data_never_reaches_the_platform() {
     assert!(p.hub_only_removed);
     let verdict = q.check(&p, "autotrader", &platform(), &facts());
     assert!(verdict.vehicle.hub_only.is_none());
-    assert!(!serde_json::to_string(&verdict.vehicle).unwrap().contains("Bloggs"));
+    assert!(!serde_json::to_string(&verdict.vehicle)
+        .unwrap()
+        .contains("Bloggs"));
 }
 
 #[test]
 fn personal_data_is_stripped_or_holds_the_listing_by_configuration() {
     let mut v = sample().remove(1);
-    v.description = Some("Lovely car, one owner. Call 07700 900123 or jo@example.com any time.".into());
+    v.description =
+        Some("Lovely car, one owner. Call 07700 900123 or jo@example.com any time.".into());
     let q = Quality::default();
     let verdict = verdict(&q, &v);
     assert!(!verdict.blocked);
@@ -88,11 +108,19 @@ fn personal_data_is_stripped_or_holds_the_listing_by_configuration() {
     assert!(!d.contains("07700") && !d.contains("jo@"), "{d}");
     assert_eq!(
         rules_found(&verdict),
-        vec![(id::PERSONAL_DATA, Severity::Warn), (id::PERSONAL_DATA, Severity::Warn)]
+        vec![
+            (id::PERSONAL_DATA, Severity::Warn),
+            (id::PERSONAL_DATA, Severity::Warn)
+        ]
     );
-    assert!(verdict.findings.iter().all(|j| !j.finding.message.contains("07700")));
+    assert!(verdict
+        .findings
+        .iter()
+        .all(|j| !j.finding.message.contains("07700")));
     // Hold instead of strip.
-    let config = crate::config::RawConfig::parse("[quality.rules]\npersonal-data = \"block\"\n", "f.toml").unwrap();
+    let config =
+        crate::config::RawConfig::parse("[quality.rules]\npersonal-data = \"block\"\n", "f.toml")
+            .unwrap();
     let q = Quality::new(Settings::from_config(&config, "f.toml").unwrap(), None);
     assert!(verdict_blocked(&q, &v));
 }
@@ -103,17 +131,23 @@ fn verdict_blocked(q: &Quality, v: &Vehicle) -> bool {
 
 #[test]
 fn every_mandatory_field_blocks_with_its_name() {
-    let base = sample().into_iter().find(|v| matches!(v.condition, Condition::Used)).unwrap();
+    let base = sample()
+        .into_iter()
+        .find(|v| matches!(v.condition, Condition::Used))
+        .unwrap();
     let q = Quality::default();
     let cases: Vec<(&str, Box<dyn Fn(&mut Vehicle)>)> = vec![
         ("registration", Box::new(|v| v.registration = None)),
         ("make", Box::new(|v| v.make = Some("  ".into()))),
         ("model", Box::new(|v| v.model = None)),
         ("variant", Box::new(|v| v.variant = None)),
-        ("model-year", Box::new(|v| {
-            v.model_year = None;
-            v.first_registration = None;
-        })),
+        (
+            "model-year",
+            Box::new(|v| {
+                v.model_year = None;
+                v.first_registration = None;
+            }),
+        ),
         ("mileage", Box::new(|v| v.mileage = None)),
         ("price", Box::new(|v| v.price = None)),
         ("fuel-type", Box::new(|v| v.fuel_type = None)),
@@ -127,7 +161,11 @@ fn every_mandatory_field_blocks_with_its_name() {
         break_it(&mut v);
         let verdict = verdict(&q, &v);
         assert!(verdict.blocked, "{field}");
-        let f = verdict.findings.iter().find(|j| j.finding.field == field).unwrap_or_else(|| panic!("{field}: {:?}", verdict.findings));
+        let f = verdict
+            .findings
+            .iter()
+            .find(|j| j.finding.field == field)
+            .unwrap_or_else(|| panic!("{field}: {:?}", verdict.findings));
         assert!(f.finding.message.contains("missing"), "{field}");
     }
     // An unregistered new car needs no registration.
@@ -136,7 +174,11 @@ fn every_mandatory_field_blocks_with_its_name() {
     new.first_registration = None;
     new.registration = None;
     new.mileage.as_mut().unwrap().value = 10;
-    assert!(!verdict_blocked(&q, &new), "{:?}", verdict(&q, &new).findings);
+    assert!(
+        !verdict_blocked(&q, &new),
+        "{:?}",
+        verdict(&q, &new).findings
+    );
 }
 
 #[test]
@@ -146,26 +188,52 @@ fn the_platforms_required_fields_come_from_describe() {
     v.description = None;
     let needs_description = info(&["description"], &[], None);
     let verdict = q.check(&q.prepare(&v), "meta", &needs_description, &facts());
-    assert_eq!(rules_found(&verdict), vec![(id::PLATFORM_REQUIRED, Severity::Block)]);
-    assert!(verdict.findings[0].finding.message.contains("p requires it"));
+    assert_eq!(
+        rules_found(&verdict),
+        vec![(id::PLATFORM_REQUIRED, Severity::Block)]
+    );
+    assert!(verdict.findings[0]
+        .finding
+        .message
+        .contains("p requires it"));
 }
 
 #[test]
 fn registration_and_vin_rules() {
     let q = Quality::default();
-    let mut v = sample().into_iter().find(|v| matches!(v.condition, Condition::Used)).unwrap();
-    v.first_registration = Some(Date { year: 2021, month: 8, day: 31 });
+    let mut v = sample()
+        .into_iter()
+        .find(|v| matches!(v.condition, Condition::Used))
+        .unwrap();
+    v.first_registration = Some(Date {
+        year: 2021,
+        month: 8,
+        day: 31,
+    });
     v.registration = Some("AB71CDE".into());
-    assert_eq!(rules_found(&verdict(&q, &v)), vec![(id::REGISTRATION_AGE, Severity::Block)]);
+    assert_eq!(
+        rules_found(&verdict(&q, &v)),
+        vec![(id::REGISTRATION_AGE, Severity::Block)]
+    );
     v.registration = Some("AB21CDE".into());
     assert!(rules_found(&verdict(&q, &v)).is_empty());
     v.registration = Some("AB21CDEX".into());
-    assert_eq!(rules_found(&verdict(&q, &v)), vec![(id::REGISTRATION_FORMAT, Severity::Block)]);
+    assert_eq!(
+        rules_found(&verdict(&q, &v)),
+        vec![(id::REGISTRATION_FORMAT, Severity::Block)]
+    );
     v.registration = Some("AB21CDE".into());
     v.vin = Some("1M8GDM9A1KP042788".into());
-    assert_eq!(rules_found(&verdict(&q, &v)), vec![(id::VIN_CHECK_DIGIT, Severity::Warn)], "UK stock: a warning");
+    assert_eq!(
+        rules_found(&verdict(&q, &v)),
+        vec![(id::VIN_CHECK_DIGIT, Severity::Warn)],
+        "UK stock: a warning"
+    );
     v.vin = Some("WVWZZZ1KZAW00000I".into());
-    assert_eq!(rules_found(&verdict(&q, &v)), vec![(id::VIN_FORMAT, Severity::Block)]);
+    assert_eq!(
+        rules_found(&verdict(&q, &v)),
+        vec![(id::VIN_FORMAT, Severity::Block)]
+    );
 }
 
 #[test]
@@ -178,23 +246,56 @@ fn platform_overrides_beat_dealer_overrides_beat_global_ones() {
     )
     .unwrap();
     let s = Settings::from_config(&config, "f.toml").unwrap();
-    assert_eq!(s.rules("dealer-001", "google").int(id::IMAGES_MIN_COUNT, "min"), 4);
-    assert_eq!(s.rules("dealer-002", "google").int(id::IMAGES_MIN_COUNT, "min"), 12);
-    assert_eq!(s.rules("dealer-002", "google").severity(id::IMAGES_MIN_COUNT), Severity::Warn);
-    assert_eq!(s.rules("dealer-002", "autotrader").int(id::IMAGES_MIN_COUNT, "min"), 10);
-    assert_eq!(s.rules("dealer-002", "autotrader").severity(id::IMAGES_MIN_COUNT), Severity::Warn);
+    assert_eq!(
+        s.rules("dealer-001", "google")
+            .int(id::IMAGES_MIN_COUNT, "min"),
+        4
+    );
+    assert_eq!(
+        s.rules("dealer-002", "google")
+            .int(id::IMAGES_MIN_COUNT, "min"),
+        12
+    );
+    assert_eq!(
+        s.rules("dealer-002", "google")
+            .severity(id::IMAGES_MIN_COUNT),
+        Severity::Warn
+    );
+    assert_eq!(
+        s.rules("dealer-002", "autotrader")
+            .int(id::IMAGES_MIN_COUNT, "min"),
+        10
+    );
+    assert_eq!(
+        s.rules("dealer-002", "autotrader")
+            .severity(id::IMAGES_MIN_COUNT),
+        Severity::Warn
+    );
     let q = Quality::new(s, None);
     let mut v = sample().remove(3);
-    v.images = (0..8).map(|i| Image { url: format!("https://img.dealer.co.uk/{i}.jpg"), width: Some(1600), height: Some(1200) }).collect();
+    v.images = (0..8)
+        .map(|i| Image {
+            url: format!("https://img.dealer.co.uk/{i}.jpg"),
+            width: Some(1600),
+            height: Some(1200),
+        })
+        .collect();
     assert!(verdict(&q, &v).blocked, "autotrader wants 10");
-    assert!(!q.check(&q.prepare(&v), "google", &platform(), &facts()).blocked);
+    assert!(
+        !q.check(&q.prepare(&v), "google", &platform(), &facts())
+            .blocked
+    );
 }
 
 #[test]
 fn dealer_templates_and_terminology() {
     let dir = std::env::temp_dir().join(format!("fc-terms-{}", rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("terms.toml"), "\"Warranty included\" = [\"12m warranty\", \"warranty inc\"]\n").unwrap();
+    std::fs::write(
+        dir.join("terms.toml"),
+        "\"Warranty included\" = [\"12m warranty\", \"warranty inc\"]\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("forecourt.toml"),
         "[quality]\nterminology_file = \"terms.toml\"\n\
@@ -203,13 +304,27 @@ fn dealer_templates_and_terminology() {
     )
     .unwrap();
     let config = crate::config::RawConfig::load(&dir.join("forecourt.toml")).unwrap();
-    let q = Quality::new(Settings::from_config(&config, "forecourt.toml").unwrap(), None);
+    let q = Quality::new(
+        Settings::from_config(&config, "forecourt.toml").unwrap(),
+        None,
+    );
     let mut v = sample().remove(4);
     v.description = Some("FSH, htd seats, warranty inc.".into());
     let p = q.prepare(&v);
     let d = p.vehicle.description.unwrap();
-    assert!(d.starts_with(&format!("{} {} {} in ", v.model_year.unwrap(), v.make.as_deref().unwrap(), v.model.as_deref().unwrap())), "{d}");
-    assert!(d.ends_with("Full service history, heated seats, warranty included."), "{d}");
+    assert!(
+        d.starts_with(&format!(
+            "{} {} {} in ",
+            v.model_year.unwrap(),
+            v.make.as_deref().unwrap(),
+            v.model.as_deref().unwrap()
+        )),
+        "{d}"
+    );
+    assert!(
+        d.ends_with("Full service history, heated seats, warranty included."),
+        "{d}"
+    );
     // Another dealer keeps its own text and the shared dictionary only.
     v.dealer_id = "dealer-009".into();
     let d = q.prepare(&v).vehicle.description.unwrap();
@@ -232,6 +347,9 @@ fn blocked_listings_are_never_transformed_and_warnings_travel_with_the_listing()
     let issues = verdict.issues();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].field, "price");
-    assert!(matches!(issues[0].severity, crate::runtime::types::Severity::Error));
+    assert!(matches!(
+        issues[0].severity,
+        crate::runtime::types::Severity::Error
+    ));
     assert!(issues[0].message.ends_with("[price-placeholder]"));
 }

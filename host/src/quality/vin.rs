@@ -9,10 +9,17 @@ pub fn structure_problem(vin: &str) -> Option<String> {
         return Some(format!("has {n} characters; a VIN has 17"));
     }
     if let Some(c) = vin.chars().find(|c| matches!(c, 'I' | 'O' | 'Q')) {
-        return Some(format!("contains {c}; VINs never use I, O or Q (they look like 1 and 0)"));
+        return Some(format!(
+            "contains {c}; VINs never use I, O or Q (they look like 1 and 0)"
+        ));
     }
-    if let Some(c) = vin.chars().find(|c| !c.is_ascii_uppercase() && !c.is_ascii_digit()) {
-        return Some(format!("contains {c:?}; only capital letters and digits are allowed"));
+    if let Some(c) = vin
+        .chars()
+        .find(|c| !c.is_ascii_uppercase() && !c.is_ascii_digit())
+    {
+        return Some(format!(
+            "contains {c:?}; only capital letters and digits are allowed"
+        ));
     }
     None
 }
@@ -57,7 +64,9 @@ pub fn north_american(vin: &str) -> bool {
 pub fn check_digit_problem(vin: &str) -> Option<String> {
     let expected = check_digit(vin);
     let actual = vin.chars().nth(8)?;
-    (actual != expected).then(|| format!("check digit (position 9) is {actual}, the North-American rule gives {expected}"))
+    (actual != expected).then(|| {
+        format!("check digit (position 9) is {actual}, the North-American rule gives {expected}")
+    })
 }
 
 #[cfg(test)]
@@ -67,11 +76,21 @@ mod tests {
     #[test]
     fn structure() {
         assert_eq!(structure_problem("1M8GDM9AXKP042788"), None);
-        assert!(structure_problem("1M8GDM9AXKP04278").unwrap().contains("16"));
-        assert!(structure_problem("1M8GDM9AXKP0427888").unwrap().contains("18"));
-        assert!(structure_problem("1M8GDM9AXKPO42788").unwrap().contains('O'));
-        assert!(structure_problem("IM8GDM9AXKP042788").unwrap().contains('I'));
-        assert!(structure_problem("1M8GDM9AXKP04278Q").unwrap().contains('Q'));
+        assert!(structure_problem("1M8GDM9AXKP04278")
+            .unwrap()
+            .contains("16"));
+        assert!(structure_problem("1M8GDM9AXKP0427888")
+            .unwrap()
+            .contains("18"));
+        assert!(structure_problem("1M8GDM9AXKPO42788")
+            .unwrap()
+            .contains('O'));
+        assert!(structure_problem("IM8GDM9AXKP042788")
+            .unwrap()
+            .contains('I'));
+        assert!(structure_problem("1M8GDM9AXKP04278Q")
+            .unwrap()
+            .contains('Q'));
         assert!(structure_problem("1m8GDM9AXKP042788").is_some());
         assert!(structure_problem("1M8GDM9AX-P042788").is_some());
     }

@@ -73,7 +73,9 @@ impl Anchor {
             .and_then(|()| std::fs::rename(&tmp, &self.path));
         match result {
             Ok(()) => *written = head.seq,
-            Err(e) => tracing::warn!(path = %self.path.display(), error = %e, "cannot write the audit anchor"),
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot write the audit anchor")
+            }
         }
     }
 }
@@ -87,7 +89,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let anchor = Anchor::beside(&dir.path().join("forecourt.db"));
         assert_eq!(anchor.read().unwrap(), None);
-        let head = |seq| Head { seq, hash: format!("h{seq}") };
+        let head = |seq| Head {
+            seq,
+            hash: format!("h{seq}"),
+        };
         anchor.advance(&head(3));
         anchor.advance(&head(2));
         assert_eq!(anchor.read().unwrap(), Some(head(3)));
@@ -99,6 +104,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let anchor = Anchor::beside(&dir.path().join("forecourt.db"));
         std::fs::write(anchor.path(), b"{nope").unwrap();
-        assert!(anchor.read().unwrap_err().contains("not a valid audit anchor"));
+        assert!(anchor
+            .read()
+            .unwrap_err()
+            .contains("not a valid audit anchor"));
     }
 }

@@ -14,9 +14,11 @@ use std::path::Path;
 use std::sync::Mutex;
 
 mod admin;
-pub use admin::{AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary};
-mod quality;
+pub use admin::{
+    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary,
+};
 mod alerts;
+mod quality;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -141,12 +143,16 @@ impl SqliteStore {
 }
 
 fn audit_head(conn: &Connection) -> StoreResult<Option<super::anchor::Head>> {
-    conn.query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-        Ok(super::anchor::Head {
-            seq: r.get(0)?,
-            hash: r.get(1)?,
-        })
-    })
+    conn.query_row(
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| {
+            Ok(super::anchor::Head {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        },
+    )
     .optional()
     .map_err(db("audit head"))
 }
@@ -1028,9 +1034,10 @@ impl Store for SqliteStore {
 
     fn audit_verify(&self) -> StoreResult<Verification> {
         let anchored = match &self.anchor {
-            Some(anchor) => anchor
-                .read()
-                .map_err(|message| StoreError::Corrupt { op: "audit anchor", message })?,
+            Some(anchor) => anchor.read().map_err(|message| StoreError::Corrupt {
+                op: "audit anchor",
+                message,
+            })?,
             None => None,
         };
         self.with(|c| {
@@ -1440,7 +1447,10 @@ mod tests {
         };
         let s = SqliteStore::open(&path).unwrap();
         fill(&s);
-        assert_eq!(s.audit_verify().unwrap(), Verification::Intact { entries: 5 });
+        assert_eq!(
+            s.audit_verify().unwrap(),
+            Verification::Intact { entries: 5 }
+        );
         s.execute_raw("DELETE FROM audit WHERE seq >= 4").unwrap();
         match s.audit_verify().unwrap() {
             Verification::Broken { seq: 4, reason } => {
@@ -1454,10 +1464,8 @@ mod tests {
         let path2 = dir.path().join("second.db");
         let s = SqliteStore::open(&path2).unwrap();
         fill(&s);
-        s.execute_raw(
-            "UPDATE audit SET hash = '00', actor = 'x' WHERE seq = 5",
-        )
-        .unwrap();
+        s.execute_raw("UPDATE audit SET hash = '00', actor = 'x' WHERE seq = 5")
+            .unwrap();
         assert!(matches!(
             s.audit_verify().unwrap(),
             Verification::Broken { seq: 5, .. }

@@ -57,7 +57,11 @@ impl QualityStore for SqliteStore {
         })
     }
 
-    fn last_mileage(&self, stock_id: &str, vin: Option<&str>) -> StoreResult<Option<MileageReading>> {
+    fn last_mileage(
+        &self,
+        stock_id: &str,
+        vin: Option<&str>,
+    ) -> StoreResult<Option<MileageReading>> {
         self.with(|c| {
             c.query_row(
                 "SELECT stock_id, vin, miles, at FROM quality_mileage_readings
@@ -227,7 +231,11 @@ mod tests {
         s.ingest(
             &IngestBatch {
                 source: "dms".into(),
-                changes: stock.iter().cloned().map(|v| Change::Upsert(Box::new(v))).collect(),
+                changes: stock
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 next_cursor: None,
                 full_snapshot: false,
                 snapshot_start: false,
@@ -241,18 +249,31 @@ mod tests {
     #[test]
     fn image_sizes_are_cached_by_url() {
         let (s, _) = store_with(1);
-        s.put_image_size("https://a/1.jpg", &Measured::Size(1024, 768), 5).unwrap();
-        s.put_image_size("https://a/2.jpg", &Measured::Failed("HTTP 404".into()), 6).unwrap();
+        s.put_image_size("https://a/1.jpg", &Measured::Size(1024, 768), 5)
+            .unwrap();
+        s.put_image_size("https://a/2.jpg", &Measured::Failed("HTTP 404".into()), 6)
+            .unwrap();
         let got = s
-            .image_sizes(&["https://a/1.jpg".into(), "https://a/2.jpg".into(), "https://a/3.jpg".into()])
+            .image_sizes(&[
+                "https://a/1.jpg".into(),
+                "https://a/2.jpg".into(),
+                "https://a/3.jpg".into(),
+            ])
             .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got["https://a/1.jpg"].measured, Measured::Size(1024, 768));
-        assert_eq!(got["https://a/2.jpg"].measured, Measured::Failed("HTTP 404".into()));
-        s.put_image_size("https://a/2.jpg", &Measured::Size(800, 600), 7).unwrap();
+        assert_eq!(
+            got["https://a/2.jpg"].measured,
+            Measured::Failed("HTTP 404".into())
+        );
+        s.put_image_size("https://a/2.jpg", &Measured::Size(800, 600), 7)
+            .unwrap();
         assert_eq!(
             s.image_sizes(&["https://a/2.jpg".into()]).unwrap()["https://a/2.jpg"],
-            CachedSize { measured: Measured::Size(800, 600), at: 7 }
+            CachedSize {
+                measured: Measured::Size(800, 600),
+                at: 7
+            }
         );
     }
 
@@ -272,11 +293,24 @@ mod tests {
         s.record_mileage(&[r(id, Some("VIN1"), 12_000, 3)]).unwrap();
         assert_eq!(s.last_mileage(id, None).unwrap().unwrap().miles, 12_000);
         // The same car back under another stock id is found by its VIN.
-        assert_eq!(s.last_mileage("NEW-ID", Some("VIN1")).unwrap().unwrap().miles, 12_000);
+        assert_eq!(
+            s.last_mileage("NEW-ID", Some("VIN1"))
+                .unwrap()
+                .unwrap()
+                .miles,
+            12_000
+        );
         assert_eq!(s.last_mileage("NEW-ID", Some("VIN2")).unwrap(), None);
-        assert_eq!(s.reset_mileage(id, "operator:test", 9).unwrap(), 2, "equal readings are not repeated");
+        assert_eq!(
+            s.reset_mileage(id, "operator:test", 9).unwrap(),
+            2,
+            "equal readings are not repeated"
+        );
         assert_eq!(s.last_mileage(id, Some("VIN1")).unwrap(), None);
-        assert!(matches!(s.audit_verify().unwrap(), crate::store::audit::Verification::Intact { .. }));
+        assert!(matches!(
+            s.audit_verify().unwrap(),
+            crate::store::audit::Verification::Intact { .. }
+        ));
     }
 
     #[test]
@@ -292,8 +326,15 @@ mod tests {
             ideal_images: 20,
             computed_at: 1,
         };
-        s.put_completeness(&[row(0, "a", 90, &[]), row(1, "a", 50, &["price"]), row(1, "b", 70, &[])], &[])
-            .unwrap();
+        s.put_completeness(
+            &[
+                row(0, "a", 90, &[]),
+                row(1, "a", 50, &["price"]),
+                row(1, "b", 70, &[]),
+            ],
+            &[],
+        )
+        .unwrap();
         s.put_completeness(&[row(0, "a", 95, &[])], &[]).unwrap();
         let all = s.completeness(None).unwrap();
         assert_eq!(all.len(), 3);
@@ -303,7 +344,8 @@ mod tests {
         let summary = s.completeness_summary().unwrap();
         let a = summary.iter().find(|p| p.platform == "a").unwrap();
         assert_eq!((a.vehicles, a.average, a.lowest), (2, 72.5, 50));
-        s.put_completeness(&[], &[stock[1].stock_id.clone()]).unwrap();
+        s.put_completeness(&[], &[stock[1].stock_id.clone()])
+            .unwrap();
         assert_eq!(s.completeness(None).unwrap().len(), 1);
     }
 
@@ -322,7 +364,11 @@ mod tests {
                 .collect();
             s.apply_plans(&plans, 2).unwrap();
         }
-        assert_eq!(s.request_replan(&[stock[1].stock_id.clone(), "UNKNOWN".into()]).unwrap(), 1);
+        assert_eq!(
+            s.request_replan(&[stock[1].stock_id.clone(), "UNKNOWN".into()])
+                .unwrap(),
+            1
+        );
         let again = s.vehicles_to_plan(10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].record.stock_id, stock[1].stock_id);
