@@ -147,6 +147,10 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let app = crate::app::build(&config).await?;
     let started = std::time::Instant::now();
+    let pushes = crate::push::apply_stored(&config, &app.engine).await?;
+    if pushes > 0 && !args.json {
+        println!("applied {pushes} stored push(es)");
+    }
     let report = app.engine.sync_once().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -330,6 +334,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             "minutes_since": last.map(|t| (now_ms() - t) / 60_000),
         }));
     }
+    let pushes = crate::push::summary(&config)?;
     if args.json {
         println!(
             "{}",
@@ -338,6 +343,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
                 "sources": sources,
                 "queue_depth": store.queue_depth(None)?,
                 "discrepancies": discrepancies,
+                "pushes": pushes,
             }))?
         );
         return Ok(EXIT_OK);
@@ -366,6 +372,14 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
                 .as_i64()
                 .map(|m| format!("{m} min ago"))
                 .unwrap_or_else(|| "never".into())
+        );
+    }
+    for p in pushes.iter().flatten() {
+        println!(
+            "source {:<16} pushes: {} pending, {} failed (kept in the push inbox)",
+            p["source"].as_str().unwrap_or(""),
+            p["pending"],
+            p["failed"]
         );
     }
     if discrepancies.is_empty() {

@@ -185,7 +185,7 @@ async fn handle(
         .get(EVENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty() && s.len() <= MAX_EVENT_ID);
     let outcome = receive(&shared, source.as_deref(), request).await;
     let source = source.unwrap_or_default();
     Ok(match outcome {
@@ -272,25 +272,26 @@ async fn receive(
             ))
         }
     };
-    let event_id =
-        match parts.headers.get(EVENT_ID_HEADER) {
-            None => None,
-            Some(value) => {
-                let text = value.to_str().ok().map(str::trim).filter(|s| {
-                    !s.is_empty() && s.len() <= MAX_EVENT_ID && !s.chars().any(char::is_control)
-                });
-                match text {
-                    Some(t) => Some(t.to_string()),
-                    None => return Err(refuse(
+    let event_id = match parts.headers.get(EVENT_ID_HEADER) {
+        None => None,
+        Some(value) => {
+            let text = value.to_str().ok().map(str::trim).filter(|s| {
+                !s.is_empty() && s.len() <= MAX_EVENT_ID && !s.chars().any(char::is_control)
+            });
+            match text {
+                Some(t) => Some(t.to_string()),
+                None => {
+                    return Err(refuse(
                         StatusCode::BAD_REQUEST,
                         "malformed_event_id",
                         format!(
                             "{EVENT_ID_HEADER} must be 1 to {MAX_EVENT_ID} printable characters"
                         ),
-                    )),
+                    ))
                 }
             }
-        };
+        }
+    };
 
     // Secrets are read per request: a rotated secret applies at once.
     let secret = shared.secrets.get(&route.plugin, &route.secret);
