@@ -155,6 +155,10 @@ pub async fn sync(args: SyncArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     app.engine
         .set_progress(crate::progress::for_command(args.json));
+    let pushes = crate::push::apply_stored(&config, &app.engine).await?;
+    if pushes > 0 && !args.json {
+        println!("applied {pushes} stored push(es)");
+    }
     let report = app.engine.sync_once().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -385,6 +389,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
             "minutes_since": last.map(|t| (now_ms() - t) / 60_000),
         }));
     }
+    let pushes = crate::push::summary(&config)?;
     if args.json {
         println!(
             "{}",
@@ -393,6 +398,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
                 "sources": sources,
                 "queue_depth": store.queue_depth(None)?,
                 "discrepancies": discrepancies,
+                "pushes": pushes,
             }))?
         );
         return Ok(EXIT_OK);
@@ -424,6 +430,14 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<u8> {
         );
     }
     crate::quality::gate::print_blocked(store.as_ref(), &platforms)?;
+    for p in pushes.iter().flatten() {
+        println!(
+            "source {:<16} pushes: {} pending, {} failed (kept in the push inbox)",
+            p["source"].as_str().unwrap_or(""),
+            p["pending"],
+            p["failed"]
+        );
+    }
     if discrepancies.is_empty() {
         println!("no discrepancies: nothing sold or removed is still advertised");
     } else {

@@ -177,6 +177,34 @@ impl PushPlan {
     }
 }
 
+/// Apply the pushes stored while nothing was processing them (`sync --once`
+/// after downtime); none when no source takes pushes.
+pub async fn apply_stored(config: &RawConfig, engine: &Engine) -> anyhow::Result<usize> {
+    if !config.sources.iter().any(|s| s.push.is_some()) {
+        return Ok(0);
+    }
+    let inbox = Inbox::open(&crate::app::database_path(config))?;
+    processor::process_due(&inbox, engine).await
+}
+
+/// Pending and failed pushes per source, for `forecourt status`; `None`
+/// when no source takes pushes.
+pub fn summary(config: &RawConfig) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
+    if !config.sources.iter().any(|s| s.push.is_some()) {
+        return Ok(None);
+    }
+    let inbox = Inbox::open(&crate::app::database_path(config))?;
+    Ok(Some(
+        inbox
+            .counts()?
+            .into_iter()
+            .map(|(source, pending, failed)| {
+                serde_json::json!({"source": source, "pending": pending, "failed": failed})
+            })
+            .collect(),
+    ))
+}
+
 /// Running push listeners and their inbox.
 pub struct PushService {
     listeners: Vec<server::Listener>,

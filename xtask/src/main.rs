@@ -6,7 +6,7 @@
 //!   with their manifests (sha256 filled in) in `target/forecourt-plugins/`.
 //! - `demo [ARGS]`: `plugins`, then `forecourt demo ARGS`.
 //! - `test`: `plugins`, then every test of the host, the end-to-end suite
-//!   and the plugins' own (native) golden tests.
+//!   and the plugins' own (native) golden tests, with the SDK's.
 //! - `bench`: `plugins`, then `forecourt bench`.
 
 use std::path::{Path, PathBuf};
@@ -223,6 +223,8 @@ fn test(plugin_crates: &[String], args: &[String]) -> Result<(), String> {
     if !plugin_crates.is_empty() {
         let mut cmd = cargo();
         cmd.args(["test", "--target-dir", "target/plugins"]);
+        // The SDK's own tests: the normalisation and record rules every source shares.
+        cmd.args(["-p", "forecourt-sdk"]);
         for p in plugin_crates {
             cmd.args(["-p", p]);
         }

@@ -218,6 +218,17 @@ impl Inbox {
         )?)
     }
 
+    /// Per source: pushes pending and failed.
+    pub fn counts(&self) -> Result<Vec<(String, i64, i64)>, InboxError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT source, SUM(state = 'pending'), SUM(state = 'failed')
+             FROM push_inbox GROUP BY source ORDER BY source",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every row, newest first (at most `limit`).
     pub fn rows(&self, limit: usize) -> Result<Vec<InboxRow>, InboxError> {
         let conn = self.conn();
@@ -318,6 +329,10 @@ mod tests {
         let rows = inbox.rows(10).unwrap();
         let failed = rows.iter().find(|r| r.id == a2).unwrap();
         assert_eq!((failed.state.as_str(), failed.has_body), ("failed", true));
+        assert_eq!(
+            inbox.counts().unwrap(),
+            [("b".to_string(), 1, 0), ("dms".to_string(), 0, 1)]
+        );
         assert_eq!(inbox.prune(200, 1_000).unwrap(), 1, "only the done row");
         assert_eq!(inbox.prune(2_000, 1_000).unwrap(), 1, "then the failed one");
     }

@@ -185,7 +185,7 @@ async fn handle(
         .get(EVENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty() && s.len() <= MAX_EVENT_ID);
     let outcome = receive(&shared, source.as_deref(), request).await;
     let source = source.unwrap_or_default();
     Ok(match outcome {
