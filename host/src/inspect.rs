@@ -138,6 +138,7 @@ impl std::fmt::Display for Inspection {
                 Verdict::Baseline => "ok       baseline (no authority)".to_string(),
                 Verdict::Contract => "ok       forecourt contract".to_string(),
                 Verdict::Granted => "ok       granted by manifest [[http]]".to_string(),
+                Verdict::Inert(what) => format!("inert    {what} (manifest [imports] inert)"),
                 Verdict::Refused(r) => format!("REFUSED  {r}"),
             };
             writeln!(f, "  {import:<48} {v}")?;
