@@ -86,7 +86,16 @@ pub enum PluginCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also check the signer against this file of trusted publisher keys.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
     },
+    /// Make a publisher key pair for signing plugins (Ed25519).
+    Keygen(crate::signing::KeygenArgs),
+    /// Sign a component and its manifest with a publisher key (writes `<id>.sig` beside it).
+    Sign(crate::signing::SignArgs),
+    /// Check a plugin's signature, and its signer against a list of trusted keys.
+    Verify(crate::signing::VerifyArgs),
     /// Load a plugin exactly as the host would (review, compile, instantiate) and call describe().
     Check {
         /// The component (`.wasm`).
@@ -135,6 +144,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
             || e.is::<LoadError>()
             || e.is::<crate::manifest::ManifestError>()
             || e.is::<crate::config::ConfigError>()
+            || e.is::<crate::signing::TrustError>()
     });
     if config {
         EXIT_CONFIG
@@ -165,12 +175,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Plugin(PluginCommand::Keygen(args)) => crate::signing::keygen(args),
+        Command::Plugin(PluginCommand::Sign(args)) => crate::signing::sign(args),
+        Command::Plugin(PluginCommand::Verify(args)) => crate::signing::verify(args),
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,
             json,
+            trusted,
         }) => {
-            let report = crate::inspect::inspect(&component, manifest.as_deref())?;
+            let trusted = trusted
+                .as_deref()
+                .map(crate::signing::read_trusted_file)
+                .transpose()?;
+            let report =
+                crate::inspect::inspect_with_trust(&component, manifest.as_deref(), trusted.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -32,6 +32,9 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// `[plugins]`: trusted publisher keys and whether unsigned plugins may run.
+    #[serde(default)]
+    pub plugins: crate::signing::RawPluginTrust,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -176,6 +179,9 @@ impl RawConfig {
         if let Some(p) = &mut config.secrets_file {
             resolve(p);
         }
+        if let Some(p) = &mut config.plugins.trusted_keys_file {
+            resolve(p);
+        }
         for s in &mut config.sources {
             if let Some(d) = &mut s.document {
                 resolve(&mut d.file);
@@ -284,6 +290,15 @@ impl RawConfig {
                     p.id.span(),
                     format!("platform[{i}].retry"),
                     "needs max_attempts >= 1, base_ms >= 1 and cap_ms >= base_ms".into(),
+                ));
+            }
+        }
+        for (i, key) in self.plugins.trusted_keys.iter().enumerate() {
+            if let Err(e) = forecourt_signing::TrustedKeys::parse_line(key.get_ref()) {
+                return Err(err(
+                    key.span(),
+                    format!("plugins.trusted_keys[{i}]"),
+                    e.to_string(),
                 ));
             }
         }

@@ -18,5 +18,6 @@ pub mod pii;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;
+pub mod signing;
 pub mod store;
 pub mod sync;
