@@ -90,6 +90,8 @@ pub enum PluginCommand {
         #[arg(long)]
         trusted: Option<PathBuf>,
     },
+    /// Run the acceptance test kit on a platform plugin: describe, transform over a hostile corpus, publish against the sandbox or render the feed.
+    Test(crate::acceptance::TestArgs),
     /// Make a publisher key pair for signing plugins (Ed25519).
     Keygen(crate::signing::KeygenArgs),
     /// Sign a component and its manifest with a publisher key (writes `<id>.sig` beside it).
@@ -175,6 +177,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Plugin(PluginCommand::Test(args)) => crate::acceptance::run(args).await,
         Command::Plugin(PluginCommand::Keygen(args)) => crate::signing::keygen(args),
         Command::Plugin(PluginCommand::Sign(args)) => crate::signing::sign(args),
         Command::Plugin(PluginCommand::Verify(args)) => crate::signing::verify(args),

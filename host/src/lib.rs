@@ -4,6 +4,7 @@
 //! sandboxed WebAssembly components (see [`runtime`]). docs/ARCHITECTURE.md
 //! maps the modules and the path a vehicle record takes.
 
+pub mod acceptance;
 pub mod app;
 pub mod bench;
 pub mod cli;
