@@ -90,6 +90,8 @@ pub enum PluginCommand {
         #[arg(long)]
         trusted: Option<PathBuf>,
     },
+    /// Create a working plugin project (Rust, Python or JavaScript) with a manifest, fixtures and a README.
+    New(crate::scaffold::NewArgs),
     /// Run the acceptance test kit on a platform plugin: describe, transform over a hostile corpus, publish against the sandbox or render the feed.
     Test(crate::acceptance::TestArgs),
     /// Make a publisher key pair for signing plugins (Ed25519).
@@ -178,6 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
         Command::Plugin(PluginCommand::Test(args)) => crate::acceptance::run(args).await,
+        Command::Plugin(PluginCommand::New(args)) => crate::scaffold::run(args),
         Command::Plugin(PluginCommand::Keygen(args)) => crate::signing::keygen(args),
         Command::Plugin(PluginCommand::Sign(args)) => crate::signing::sign(args),
         Command::Plugin(PluginCommand::Verify(args)) => crate::signing::verify(args),

@@ -19,6 +19,7 @@ pub mod pii;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;
+pub mod scaffold;
 pub mod signing;
 pub mod store;
 pub mod sync;

@@ -8,9 +8,14 @@
 //! - `test`: `plugins`, then every test of the host, the end-to-end suite
 //!   and the plugins' own (native) golden tests.
 //! - `bench`: `plugins`, then `forecourt bench`.
+//! - `polyglot`: install componentize-py and componentize-js under
+//!   `target/`, build the Python and JavaScript example plugins and stage
+//!   them signed (`test` runs it too; see [`polyglot`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod polyglot;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -19,10 +24,18 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => plugins().map(|_| ()),
         Some("demo") => plugins().and_then(|_| demo(&args[1..])),
-        Some("test") => plugins().and_then(|crates| test(&crates, &args[1..])),
+        Some("test") => plugins().and_then(|crates| {
+            // A missing toolchain fails the example test with the reason
+            // (recorded by `polyglot`), not the whole run.
+            if let Err(e) = polyglot::polyglot() {
+                eprintln!("xtask: the Python/JavaScript examples could not be built: {e}");
+            }
+            test(&crates, &args[1..])
+        }),
+        Some("polyglot") => plugins().and_then(|_| polyglot::polyglot()),
         Some("bench") => plugins().and_then(|_| bench(&args[1..])),
         _ => {
-            eprintln!("usage: cargo xtask <plugins|demo [ARGS]|test [ARGS]|bench [ARGS]>");
+            eprintln!("usage: cargo xtask <plugins|polyglot|demo [ARGS]|test [ARGS]|bench [ARGS]>");
             return ExitCode::from(2);
         }
     };
