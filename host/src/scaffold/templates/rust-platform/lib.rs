@@ -20,6 +20,11 @@ fn check_config(config: &str) -> Result<(), String> {
     }
 }
 
+/// The trimmed text, if there is any.
+fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
 impl Platform for Plugin {
     fn describe() -> PlatformInfo {
         PlatformInfo {
@@ -46,7 +51,6 @@ impl Platform for Plugin {
     fn transform(config: &str, v: Vehicle) -> Result<Transformed, Vec<ValidationIssue>> {
         check_config(config).map_err(|e| vec![ValidationIssue::error("config", e)])?;
         let mut issues = Vec::new();
-        let text = |value: &Option<String>| value.as_deref().map(str::trim).filter(|s| !s.is_empty());
         if text(&v.make).is_none() {
             issues.push(ValidationIssue::error("make", "a make is required"));
         }
