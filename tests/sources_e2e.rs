@@ -35,12 +35,17 @@ fn plugins(dir: &Path, dms_port: u16) -> PathBuf {
             &format!("http://127.0.0.1:{dms_port}"),
         );
         std::fs::write(plugins.join(format!("{id}.toml")), manifest).unwrap();
+        // The manifest changed (its origin), so its publisher signs it again.
+        sign_with_dev_key(&plugins.join(format!("{id}.wasm")));
     }
     plugins
 }
 
 async fn app(dir: &Path, source: &str) -> (RawConfig, App) {
-    let text = format!("data_dir = \"data\"\nplugins_dir = \"plugins\"\n{source}");
+    let text = format!(
+        "data_dir = \"data\"\nplugins_dir = \"plugins\"\n{}{source}",
+        trust_dev_key_section()
+    );
     let path = dir.join("forecourt.toml");
     std::fs::write(&path, text).unwrap();
     let config = RawConfig::load(&path).unwrap();
@@ -464,7 +469,8 @@ async fn a_missing_push_secret_is_a_configuration_error() {
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nplugins_dir = \"plugins\"\n{}secret = \"other_secret\"\n",
+            "data_dir = \"data\"\nplugins_dir = \"plugins\"\n{}{}secret = \"other_secret\"\n",
+            trust_dev_key_section(),
             PUSH_SOURCE
         ),
     )

@@ -39,6 +39,7 @@ fn plugins(dir: &Path) -> PathBuf {
             )
             .unwrap();
         }
+        sign_with_dev_key(&plugins.join(format!("{id}.wasm")));
     }
     plugins
 }
@@ -68,8 +69,9 @@ async fn app(dir: &Path, text: &str, secrets: MemorySecrets) -> (RawConfig, App)
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"data\"\nplugins_dir = \"{}\"\n{text}",
-            plugins.display()
+            "data_dir = \"data\"\nplugins_dir = \"{}\"\n{}{text}",
+            plugins.display(),
+            trust_dev_key_section()
         ),
     )
     .unwrap();

@@ -65,6 +65,7 @@ pub async fn build_on_store(
         layers.push(Box::new(FileSecrets::new(file)));
     }
     let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets(layers));
+    let trust = crate::signing::TrustPolicy::from_config(&config.plugins)?;
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: Some(config.data_dir.join("cache")),
         kv: store.clone(),
@@ -79,13 +80,13 @@ pub async fn build_on_store(
 
     let mut sources = Vec::new();
     for (i, raw) in config.sources.iter().enumerate() {
-        let plugin = runtime
-            .load(
-                &config.plugin_path(raw.plugin.get_ref()),
-                None,
-                raw.grants.clone(),
-            )
-            .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
+        let plugin = load_trusted(
+            &runtime,
+            &trust,
+            &config.plugin_path(raw.plugin.get_ref()),
+            raw.grants.clone(),
+        )
+        .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
         anyhow::ensure!(
             plugin.world() == World::DmsSource,
             "source[{i}] `{}`: plugin `{}` is a {}, not a DMS source",
@@ -126,13 +127,13 @@ pub async fn build_on_store(
     let mut platforms = Vec::new();
     for (i, raw) in config.platforms.iter().enumerate() {
         let id = raw.id.get_ref().clone();
-        let plugin = runtime
-            .load(
-                &config.plugin_path(raw.plugin.get_ref()),
-                None,
-                raw.grants.clone(),
-            )
-            .with_context(|| format!("platform[{i}] `{id}`"))?;
+        let plugin = load_trusted(
+            &runtime,
+            &trust,
+            &config.plugin_path(raw.plugin.get_ref()),
+            raw.grants.clone(),
+        )
+        .with_context(|| format!("platform[{i}] `{id}`"))?;
         anyhow::ensure!(
             plugin.world() == World::ListingPlatform,
             "platform[{i}] `{id}`: plugin `{}` is a {}, not a listing platform",
@@ -184,4 +185,18 @@ pub async fn build_on_store(
         engine,
         secrets,
     })
+}
+
+/// The one place a configured plugin is loaded: its publisher signature is
+/// checked against the operator's `[plugins]` policy first (refused, or
+/// loaded with a warning under `allow_unsigned`), then the runtime reviews,
+/// verifies and compiles it.
+fn load_trusted(
+    runtime: &Runtime,
+    trust: &crate::signing::TrustPolicy,
+    component: &std::path::Path,
+    grants: crate::runtime::egress::OperatorGrants,
+) -> anyhow::Result<crate::runtime::Plugin> {
+    trust.check(component, None)?;
+    Ok(runtime.load(component, None, grants)?)
 }

@@ -122,10 +122,14 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Stage the reference plugins in `dir`, pointing the autotrader manifest at `port`.
-fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<PathBuf> {
+/// Stage the reference plugins in `dir`, pointing the autotrader manifest at
+/// `port`. Rewriting a manifest voids its publisher signature, so the staged
+/// copies are signed again with a key made for this run; returns the plugins
+/// directory and the `[plugins]` section that trusts only that key.
+fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<(PathBuf, String)> {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins)?;
+    let key = forecourt_signing::SecretKey::generate()?;
     for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
         std::fs::copy(
             from.join(format!("{id}.wasm")),
@@ -139,9 +143,16 @@ fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<PathBuf> 
         })?;
         let manifest = std::fs::read_to_string(from.join(format!("{id}.toml")))?
             .replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{port}"));
-        std::fs::write(plugins.join(format!("{id}.toml")), manifest)?;
+        std::fs::write(plugins.join(format!("{id}.toml")), &manifest)?;
+        let wasm = std::fs::read(plugins.join(format!("{id}.wasm")))?;
+        let signature = forecourt_signing::sign(&key, &wasm, manifest.as_bytes())?;
+        std::fs::write(plugins.join(format!("{id}.sig")), signature.to_toml())?;
     }
-    Ok(plugins)
+    let trust = format!(
+        "[plugins]\ntrusted_keys = [\"{} forecourt bench, this run only\"]\n",
+        key.public()
+    );
+    Ok((plugins, trust))
 }
 
 fn queue_empty(store: &dyn Store) -> StoreResult<bool> {
@@ -160,11 +171,12 @@ pub async fn measure_sync(
         ..SandboxConfig::default()
     })
     .await?;
-    let plugins = stage_plugins(plugins_dir, &dir, sandbox.addr().port())?;
+    let (plugins, trust) = stage_plugins(plugins_dir, &dir, sandbox.addr().port())?;
     let url = sandbox.base_url();
     let config_text = format!(
         r#"data_dir = "data"
 plugins_dir = "{plugins}"
+{trust}
 [[source]]
 id = "dms"
 plugin = "csv-export"

@@ -99,7 +99,20 @@ pub enum PluginCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also check the signer against this file of trusted publisher keys.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
     },
+    /// Create a working plugin project (Rust, Python or JavaScript) with a manifest, fixtures and a README.
+    New(crate::scaffold::NewArgs),
+    /// Run the acceptance test kit on a platform plugin: describe, transform over a hostile corpus, publish against the sandbox or render the feed.
+    Test(crate::acceptance::TestArgs),
+    /// Make a publisher key pair for signing plugins (Ed25519).
+    Keygen(crate::signing::KeygenArgs),
+    /// Sign a component and its manifest with a publisher key (writes `<id>.sig` beside it).
+    Sign(crate::signing::SignArgs),
+    /// Check a plugin's signature, and its signer against a list of trusted keys.
+    Verify(crate::signing::VerifyArgs),
     /// Load a plugin exactly as the host would (review, compile, instantiate) and call describe().
     Check {
         /// The component (`.wasm`).
@@ -148,6 +161,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
             || e.is::<LoadError>()
             || e.is::<crate::manifest::ManifestError>()
             || e.is::<crate::config::ConfigError>()
+            || e.is::<crate::signing::TrustError>()
     });
     if config {
         EXIT_CONFIG
@@ -183,12 +197,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Completeness(args) => crate::preview::completeness(args).await,
         Command::Quality(cmd) => crate::preview::quality(cmd).await,
         Command::Alerts(cmd) => crate::alerts::command::run(cmd).await,
+        Command::Plugin(PluginCommand::Test(args)) => crate::acceptance::run(args).await,
+        Command::Plugin(PluginCommand::New(args)) => crate::scaffold::run(args),
+        Command::Plugin(PluginCommand::Keygen(args)) => crate::signing::keygen(args),
+        Command::Plugin(PluginCommand::Sign(args)) => crate::signing::sign(args),
+        Command::Plugin(PluginCommand::Verify(args)) => crate::signing::verify(args),
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,
             json,
+            trusted,
         }) => {
-            let report = crate::inspect::inspect(&component, manifest.as_deref())?;
+            let trusted = trusted
+                .as_deref()
+                .map(crate::signing::read_trusted_file)
+                .transpose()?;
+            let report =
+                crate::inspect::inspect_with_trust(&component, manifest.as_deref(), trusted.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

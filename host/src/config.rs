@@ -48,6 +48,9 @@ pub struct RawConfig {
     /// receive pushes (default `127.0.0.1:8780`).
     #[serde(default)]
     pub push_listen: Option<Spanned<String>>,
+    /// `[plugins]`: trusted publisher keys and whether unsigned plugins may run.
+    #[serde(default)]
+    pub plugins: crate::signing::RawPluginTrust,
 }
 
 /// `[admin]`
@@ -264,6 +267,9 @@ impl RawConfig {
         if let Some(p) = &mut config.quality.terminology_file {
             resolve(p);
         }
+        if let Some(p) = &mut config.plugins.trusted_keys_file {
+            resolve(p);
+        }
         for s in &mut config.sources {
             if let Some(d) = &mut s.document {
                 if let Some(f) = &mut d.get_mut().file {
@@ -441,6 +447,15 @@ impl RawConfig {
         crate::quality::config::validate(self, text, file)?;
         if let Some(alerts) = &self.alerts {
             alerts.validate(text, file)?;
+        }
+        for (i, key) in self.plugins.trusted_keys.iter().enumerate() {
+            if let Err(e) = forecourt_signing::TrustedKeys::parse_line(key.get_ref()) {
+                return Err(err(
+                    key.span(),
+                    format!("plugins.trusted_keys[{i}]"),
+                    e.to_string(),
+                ));
+            }
         }
         Ok(())
     }

@@ -53,6 +53,11 @@ fn config_text(plugins_dir: &Path, sandbox_url: &str, admin_port: u16) -> String
 data_dir = "."
 plugins_dir = "{plugins}"
 
+# `cargo xtask plugins` signs the reference plugins with a development key
+# it makes once under target/; trust only that key here.
+[plugins]
+trusted_keys_file = "{plugins}/dev-publisher.pub"
+
 [[source]]
 id = "dms"
 plugin = "csv-export"

@@ -27,12 +27,26 @@ pub struct Inspection {
     pub manifest_error: Option<String>,
     /// Each import with its verdict under the manifest.
     pub imports: Vec<(String, Verdict)>,
-    /// Whether everything matches: hash, contract, kind and imports.
+    /// The publisher signature (`<id>.sig`): who signed, or why it does not check out.
+    pub signature: Result<crate::signing::Verified, crate::signing::VerifyError>,
+    /// Whether the signer was checked against a trust list (`--trusted`).
+    pub trust_checked: bool,
+    /// Whether everything matches: hash, contract, kind and imports (and the
+    /// signature, when a trust list is given).
     pub verdict: Result<(), Vec<String>>,
 }
 
 /// Inspect `component`, with its manifest (by default beside it as `.toml`).
 pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result<Inspection> {
+    inspect_with_trust(component, manifest_path, None)
+}
+
+/// [`inspect`], also checking the signer against `trusted` when given.
+pub fn inspect_with_trust(
+    component: &Path,
+    manifest_path: Option<&Path>,
+    trusted: Option<&crate::signing::TrustedKeys>,
+) -> anyhow::Result<Inspection> {
     use anyhow::Context;
     let bytes =
         std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
@@ -86,6 +100,16 @@ pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result
             Vec::new()
         }
     };
+    let signature = match &manifest {
+        Some(_) => crate::signing::verify_files(component, Some(&manifest_path), trusted)?,
+        None => Err(crate::signing::VerifyError::Malformed {
+            path: crate::signing::signature_path(component).display().to_string(),
+            message: "cannot be checked without a manifest".into(),
+        }),
+    };
+    if let (Some(_), Err(e)) = (trusted, &signature) {
+        problems.push(e.to_string());
+    }
     Ok(Inspection {
         component: component.display().to_string(),
         size_bytes: bytes.len(),
@@ -95,6 +119,8 @@ pub fn inspect(component: &Path, manifest_path: Option<&Path>) -> anyhow::Result
         manifest,
         manifest_error,
         imports,
+        signature,
+        trust_checked: trusted.is_some(),
         verdict: if problems.is_empty() {
             Ok(())
         } else {
@@ -123,6 +149,14 @@ impl std::fmt::Display for Inspection {
                 .as_deref()
                 .unwrap_or("none (not built with the Rust SDK)")
         )?;
+        match &self.signature {
+            Ok(v) => writeln!(
+                f,
+                "signature  {}",
+                crate::signing::describe_verified(v, self.trust_checked)
+            )?,
+            Err(e) => writeln!(f, "signature  {e}")?,
+        }
         writeln!(f, "\nexports")?;
         for e in &self.facts.exports {
             writeln!(f, "  {e}")?;
@@ -138,6 +172,7 @@ impl std::fmt::Display for Inspection {
                 Verdict::Baseline => "ok       baseline (no authority)".to_string(),
                 Verdict::Contract => "ok       forecourt contract".to_string(),
                 Verdict::Granted => "ok       granted by manifest [[http]]".to_string(),
+                Verdict::Inert(what) => format!("inert    {what} (manifest [imports] inert)"),
                 Verdict::Refused(r) => format!("REFUSED  {r}"),
             };
             writeln!(f, "  {import:<48} {v}")?;

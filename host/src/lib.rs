@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod acceptance;
 pub mod app;
 pub mod bench;
 pub mod cli;
@@ -27,6 +28,8 @@ pub mod quality;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;
+pub mod scaffold;
+pub mod signing;
 pub mod store;
 pub mod sync;
 pub mod transport;

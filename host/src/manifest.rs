@@ -21,6 +21,35 @@ pub struct Manifest {
     /// Outbound HTTP the plugin may make. Absent means none at all.
     #[serde(default)]
     pub http: Vec<HttpGrant>,
+    /// Imports the plugin's language runtime brings in that the host links
+    /// to implementations which deny every call.
+    #[serde(default)]
+    pub imports: ImportsSection,
+}
+
+/// `[imports]`: interpreters compiled to components (componentize-py's
+/// CPython, componentize-js's StarlingMonkey) import WASI file-system,
+/// socket and HTTP interfaces whether or not the plugin uses them. Listing a
+/// package here asks the host to link it *inert* instead of refusing the
+/// component: the file system has no directory at all, every socket and name
+/// lookup is denied, and HTTP without `[[http]]` origins refuses every
+/// request. Nothing is granted; `plugin inspect` shows each such import.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportsSection {
+    /// Packages to link inert: `wasi:filesystem`, `wasi:sockets`, `wasi:http`.
+    #[serde(default)]
+    pub inert: Vec<String>,
+}
+
+/// The packages a manifest may ask to have linked inert.
+pub const INERT_PACKAGES: &[&str] = &["wasi:filesystem", "wasi:sockets", "wasi:http"];
+
+impl ImportsSection {
+    /// Whether `package` (e.g. `wasi:sockets`) is to be linked inert.
+    pub fn is_inert(&self, package: &str) -> bool {
+        self.inert.iter().any(|p| p == package)
+    }
 }
 
 /// `[plugin]`
@@ -369,6 +398,23 @@ impl Manifest {
                 ),
             ));
         }
+        for (i, package) in self.imports.inert.iter().enumerate() {
+            if !INERT_PACKAGES.contains(&package.as_str()) {
+                return Err(invalid(
+                    &format!("imports.inert[{i}]"),
+                    format!(
+                        "is `{package}`; only {} can be linked inert",
+                        INERT_PACKAGES.join(", ")
+                    ),
+                ));
+            }
+            if package == "wasi:http" && !self.http.is_empty() {
+                return Err(invalid(
+                    &format!("imports.inert[{i}]"),
+                    "is `wasi:http`, but [[http]] grants origins: HTTP is granted, not inert; remove it from `inert`".into(),
+                ));
+            }
+        }
         for (i, grant) in self.http.iter().enumerate() {
             OriginPattern::parse(&grant.origin)
                 .map_err(|m| invalid(&format!("http[{i}].origin"), m))?;
@@ -482,6 +528,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("http[0].origin"), "{err}");
+    }
+
+    #[test]
+    fn inert_imports_are_checked() {
+        let m = parse("[imports]\ninert = [\"wasi:filesystem\", \"wasi:http\"]\n").unwrap();
+        assert!(m.imports.is_inert("wasi:filesystem"));
+        assert!(!m.imports.is_inert("wasi:sockets"));
+        let err = parse("[imports]\ninert = [\"wasi:cli\"]\n").unwrap_err().to_string();
+        assert!(err.contains("imports.inert[0]"), "{err}");
+        let err = parse("[imports]\ninert = [\"wasi:http\"]\n[[http]]\norigin = \"https://a.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("HTTP is granted"), "{err}");
     }
 
     #[test]

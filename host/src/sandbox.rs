@@ -14,6 +14,7 @@ mod clock;
 mod command;
 mod faults;
 mod json;
+mod partner;
 mod stats;
 mod store;
 mod validate;
@@ -151,6 +152,12 @@ impl Sandbox {
             .cloned()
     }
 
+    /// Listings the webhook partner (`/partner/listings`) holds for a stock
+    /// id and has not removed: more than one means a client created twice.
+    pub fn partner_listings(&self, stock_id: &str) -> usize {
+        lock(&self.state.partner).live_count(stock_id)
+    }
+
     /// Forget all stock and counts and go back to the start faults and seed.
     /// Tokens stay valid, so a client need not notice.
     pub fn reset(&self) {
@@ -181,6 +188,7 @@ struct State {
     tokens: Mutex<Tokens>,
     store: Mutex<Store>,
     stats: Mutex<SandboxStats>,
+    partner: Mutex<partner::PartnerStore>,
 }
 
 impl State {
@@ -193,6 +201,7 @@ impl State {
             tokens: Mutex::new(Tokens::new(config.token_lifetime)),
             store: Mutex::new(Store::new(&config.advertisers, config.seed)),
             stats: Mutex::new(SandboxStats::default()),
+            partner: Mutex::new(partner::PartnerStore::default()),
         }
     }
 
@@ -213,6 +222,7 @@ impl State {
 
     fn reset(&self) {
         lock(&self.store).clear();
+        lock(&self.partner).clear();
         *lock(&self.stats) = SandboxStats::default();
         *lock(&self.injector) = Injector::new(self.start_faults.clone(), self.seed);
         tracing::info!("sandbox reset");

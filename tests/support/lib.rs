@@ -154,8 +154,50 @@ pub fn plugins_for_sandbox(dir: &Path, sandbox_port: u16) -> PathBuf {
             &format!("http://127.0.0.1:{sandbox_port}"),
         );
         std::fs::write(plugins.join(format!("{id}.toml")), manifest).unwrap();
+        // The manifest changed (its origin), so its publisher signs it again.
+        sign_with_dev_key(&plugins.join(format!("{id}.wasm")));
     }
+    std::fs::copy(dev_public_key_file(), plugins.join("dev-publisher.pub")).unwrap();
     plugins
+}
+
+/// The development publisher key `cargo xtask plugins` signs staged plugins with.
+pub fn dev_key() -> forecourt_signing::SecretKey {
+    let path = workspace_root().join("target/dev-publisher/dev-publisher.key");
+    let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the development publisher key {} is missing ({e}); run `cargo xtask plugins`",
+            path.display()
+        )
+    });
+    forecourt_signing::SecretKey::from_pem(&pem).expect("the development key parses")
+}
+
+/// The staged development public key (what configurations trust).
+pub fn dev_public_key_file() -> PathBuf {
+    staged_dir().join("dev-publisher.pub")
+}
+
+/// Sign `component` and its `.toml` beside it with the development key,
+/// writing the `.sig` beside them.
+pub fn sign_with_dev_key(component: &Path) {
+    sign_with(&dev_key(), component);
+}
+
+/// Sign `component` and its `.toml` beside it with `key`.
+pub fn sign_with(key: &forecourt_signing::SecretKey, component: &Path) {
+    let wasm = std::fs::read(component).unwrap();
+    let manifest = std::fs::read(component.with_extension("toml")).unwrap();
+    let sig = forecourt_signing::sign(key, &wasm, &manifest).unwrap();
+    std::fs::write(component.with_extension("sig"), sig.to_toml()).unwrap();
+}
+
+/// A `[plugins]` section that trusts the development publisher key.
+pub fn trust_dev_key_section() -> String {
+    format!(
+        "[plugins]\ntrusted_keys_file = \"{}\"\n",
+        dev_public_key_file().display()
+    )
 }
 
 /// A configuration for the reference pipeline: csv-export from
@@ -170,6 +212,7 @@ pub fn pipeline_config(
         r#"data_dir = "data"
 plugins_dir = "{plugins}"
 
+{trust}
 [[source]]
 id = "dms"
 plugin = "csv-export"
@@ -192,7 +235,8 @@ plugin = "google-vehicle-ads"
 config = {{ store_code = "dealer-001", format = "tsv", link_template = "https://dealer.example/cars/{{stock_id}}" }}
 feed = {{ directory = "feeds/google" }}
 "#,
-        plugins = plugins.display()
+        plugins = plugins.display(),
+        trust = trust_dev_key_section()
     );
     let path = dir.join("forecourt.toml");
     std::fs::write(&path, text).unwrap();

@@ -2,13 +2,16 @@
 # Installs what the end-to-end tests start for real, when it is missing:
 # headless Chromium (dashboard test), OpenSSH (SFTP pickup and upload),
 # openssl (test certificates), aiosmtpd from PyPI (SMTP alert and e-mail
-# tests). Debian packages need root (CI runs as root); without it, a missing
+# tests), python3-venv and node/npm (componentize-py and componentize-js build
+# the Python and JavaScript example plugins; `cargo xtask polyglot`). Debian packages need root (CI runs as root); without it, a missing
 # tool is reported here and the test that needs it fails plainly under CI=true.
 set -uo pipefail
 apt_packages=()
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 { [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null; } || apt_packages+=(openssh-server)
 command -v openssl >/dev/null || apt_packages+=(openssl)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv python3-pip)
+{ command -v node >/dev/null && command -v npm >/dev/null; } || apt_packages+=(nodejs npm)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing test services: ${apt_packages[*]}" >&2

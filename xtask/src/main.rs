@@ -8,9 +8,14 @@
 //! - `test`: `plugins`, then every test of the host, the end-to-end suite
 //!   and the plugins' own (native) golden tests, with the SDK's.
 //! - `bench`: `plugins`, then `forecourt bench`.
+//! - `polyglot`: install componentize-py and componentize-js under
+//!   `target/`, build the Python and JavaScript example plugins and stage
+//!   them signed (`test` runs it too; see [`polyglot`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod polyglot;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -19,10 +24,19 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => plugins().map(|_| ()),
         Some("demo") => plugins().and_then(|_| demo(&args[1..])),
-        Some("test") => plugins().and_then(|crates| test(&crates, &args[1..])),
+        // Tools and services first: the polyglot build needs node and python3-venv.
+        Some("test") => test_services().and_then(|_| plugins()).and_then(|crates| {
+            // A missing toolchain fails the example test with the reason
+            // (recorded by `polyglot`), not the whole run.
+            if let Err(e) = polyglot::polyglot() {
+                eprintln!("xtask: the Python/JavaScript examples could not be built: {e}");
+            }
+            test(&crates, &args[1..])
+        }),
+        Some("polyglot") => plugins().and_then(|_| polyglot::polyglot()),
         Some("bench") => plugins().and_then(|_| bench(&args[1..])),
         _ => {
-            eprintln!("usage: cargo xtask <plugins|demo [ARGS]|test [ARGS]|bench [ARGS]>");
+            eprintln!("usage: cargo xtask <plugins|polyglot|demo [ARGS]|test [ARGS]|bench [ARGS]>");
             return ExitCode::from(2);
         }
     };
@@ -148,6 +162,7 @@ fn plugins() -> Result<Vec<String>, String> {
     let staged = root().join("target/forecourt-plugins");
     std::fs::create_dir_all(staged.join("guests"))
         .map_err(|e| format!("cannot create {}: {e}", staged.display()))?;
+    let mut staged_ids = Vec::new();
     for c in &plugins {
         let wasm = built.join(format!("{}.wasm", c.package.replace('-', "_")));
         let manifest_src = c.dir.join("forecourt.toml");
@@ -169,7 +184,9 @@ fn plugins() -> Result<Vec<String>, String> {
             with_sha256(&manifest, &sha),
         )
         .map_err(|e| e.to_string())?;
+        staged_ids.push(id);
     }
+    sign_staged(&staged, &staged_ids)?;
     for c in &guests {
         let wasm = built.join(format!("{}.wasm", c.package.replace('-', "_")));
         let name = c.package.trim_start_matches("guest-");
@@ -178,6 +195,56 @@ fn plugins() -> Result<Vec<String>, String> {
     }
     eprintln!("xtask: components staged in {}", staged.display());
     Ok(plugins.into_iter().map(|c| c.package).collect())
+}
+
+/// Where the development publisher key lives: under `target/`, made once,
+/// never committed.
+fn dev_key_path() -> PathBuf {
+    root().join("target/dev-publisher/dev-publisher.key")
+}
+
+/// The file name of the development public key, staged beside the plugins
+/// so the demo and the tests can trust it.
+const DEV_PUBLIC_KEY: &str = "dev-publisher.pub";
+
+/// The development publisher key, made on first use.
+fn dev_key() -> Result<forecourt_signing::SecretKey, String> {
+    let path = dev_key_path();
+    if !path.exists() {
+        std::fs::create_dir_all(path.parent().expect("has a parent"))
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let key = forecourt_signing::SecretKey::generate().map_err(|e| e.to_string())?;
+        forecourt_signing::write_key_pair(&key, &path, "forecourt development publisher (target/, never for production)")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("xtask: made the development publisher key {}", path.display());
+    }
+    let pem = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    forecourt_signing::SecretKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Sign every staged plugin with the development key and stage its public key.
+fn sign_staged(staged: &Path, ids: &[String]) -> Result<(), String> {
+    let key = dev_key()?;
+    let public = dev_key_path().with_extension("pub");
+    std::fs::copy(&public, staged.join(DEV_PUBLIC_KEY))
+        .map_err(|e| format!("cannot stage {}: {e}", public.display()))?;
+    for id in ids {
+        let read = |ext: &str| {
+            let p = staged.join(format!("{id}.{ext}"));
+            std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        };
+        let signature = forecourt_signing::sign(&key, &read("wasm")?, &read("toml")?)
+            .map_err(|e| format!("cannot sign {id}: {e}"))?;
+        std::fs::write(staged.join(format!("{id}.sig")), signature.to_toml())
+            .map_err(|e| e.to_string())?;
+    }
+    eprintln!(
+        "xtask: signed {} plugin(s) with development key {}",
+        ids.len(),
+        key.public().key_id()
+    );
+    Ok(())
 }
 
 fn manifest_value(text: &str, key: &str) -> Option<String> {
@@ -212,12 +279,16 @@ fn bench(args: &[String]) -> Result<(), String> {
     run(cargo().args(["run", "-p", "forecourt-tests", "--bin", "transform-ratio"]))
 }
 
+/// Installs what the tests start for real when missing (OpenSSH, SMTP,
+/// Chromium) and the Python/JavaScript component toolchains' prerequisites.
+fn test_services() -> Result<(), String> {
+    run(Command::new("bash").arg(root().join("xtask/scripts/test-services.sh")))
+}
+
 fn test(plugin_crates: &[String], args: &[String]) -> Result<(), String> {
-    // Real servers the end-to-end tests start (OpenSSH, SMTP, Chromium).
-    run(Command::new("bash").arg(root().join("xtask/scripts/test-services.sh")))?;
     // Host, end-to-end and adversarial tests.
     run(cargo()
-        .args(["test", "-p", "forecourt", "-p", "forecourt-tests"])
+        .args(["test", "-p", "forecourt", "-p", "forecourt-tests", "-p", "forecourt-signing"])
         .args(args))?;
     // The plugins' golden tests run natively, in the plugins' target dir.
     if !plugin_crates.is_empty() {

@@ -33,6 +33,10 @@ pub enum Verdict {
     Granted,
     /// Part of the forecourt contract (log, kv).
     Contract,
+    /// Linked to an implementation that denies every call, because the
+    /// manifest's `[imports] inert` lists its package (interpreters import
+    /// these whether or not the plugin uses them); the text says what is denied.
+    Inert(String),
     /// Refused, with the reason.
     Refused(String),
 }
@@ -66,13 +70,23 @@ pub fn judge(import: &str, manifest: &Manifest) -> Verdict {
             | "terminal-output" | "terminal-stdin" | "terminal-stdout" | "terminal-stderr",
         ) if major_ok("0.2.") => Verdict::Baseline,
         ("wasi:http", "types" | "outgoing-handler") if major_ok("0.2.") => {
-            if manifest.http.is_empty() {
+            if manifest.http.is_empty() && manifest.imports.is_inert("wasi:http") {
+                Verdict::Inert(
+                    "no [[http]] origin is granted, so every request is refused".into(),
+                )
+            } else if manifest.http.is_empty() {
                 Verdict::Refused(
                     "outbound HTTP needs at least one [[http]] origin in the manifest, and this manifest grants none".into(),
                 )
             } else {
                 Verdict::Granted
             }
+        }
+        ("wasi:filesystem", _) if major_ok("0.2.") && manifest.imports.is_inert("wasi:filesystem") => {
+            Verdict::Inert("no directory is ever preopened, so there is no file to open".into())
+        }
+        ("wasi:sockets", _) if major_ok("0.2.") && manifest.imports.is_inert("wasi:sockets") => {
+            Verdict::Inert("socket creation and name lookup are denied".into())
         }
         ("wasi:filesystem", _) => Verdict::Refused(
             "plugins get no file access: the host reads files and hands their bytes to a source's pull(); remove the file-system calls (std::fs) from the plugin".into(),
@@ -167,6 +181,25 @@ mod tests {
         assert_eq!(refusals.len(), 2);
         assert!(refusals[0].to_string().contains("wasi:filesystem/preopens"));
         assert!(refusals[1].reason.contains("sockets"));
+    }
+
+    #[test]
+    fn inert_imports_need_the_manifest_to_say_so() {
+        let text = "[plugin]\nid = \"p\"\nkind = \"platform\"\nversion = \"0.1.0\"\ncontract = \"1.0.0\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n[imports]\ninert = [\"wasi:filesystem\", \"wasi:sockets\", \"wasi:http\"]\n";
+        let inert = Manifest::parse(text, Path::new("p.toml")).unwrap();
+        for i in [
+            "wasi:filesystem/preopens@0.2.9",
+            "wasi:sockets/tcp@0.2.9",
+            "wasi:http/outgoing-handler@0.2.12",
+        ] {
+            assert!(matches!(judge(i, &inert), Verdict::Inert(_)), "{i}");
+            assert!(matches!(judge(i, &manifest(false)), Verdict::Refused(_)), "{i}");
+        }
+        // A newer major version of an inert package is still refused.
+        assert!(matches!(
+            judge("wasi:sockets/tcp@0.3.0", &inert),
+            Verdict::Refused(_)
+        ));
     }
 
     #[test]

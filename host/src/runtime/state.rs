@@ -105,6 +105,12 @@ impl HostState {
             .stderr(stderr.clone())
             // Guests may ask for random bytes; cap what one call can make the host allocate.
             .max_random_size(1 << 20)
+            // Sockets are never granted. Deny creation and name lookup
+            // outright (not only every address), so `wasi:sockets` linked
+            // inert for an interpreter can do nothing at all.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(10_000);

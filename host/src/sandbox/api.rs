@@ -115,6 +115,10 @@ enum StockOp {
     Patch(String),
     Get(String),
     List,
+    /// `POST /partner/listings` (the generic webhook partner).
+    PartnerPost,
+    /// `GET /partner/listings`.
+    PartnerList,
 }
 
 impl StockOp {
@@ -123,7 +127,8 @@ impl StockOp {
             StockOp::Create => CallKind::Create,
             StockOp::Patch(_) => CallKind::Patch,
             StockOp::Get(_) => CallKind::Get,
-            StockOp::List => CallKind::List,
+            StockOp::List | StockOp::PartnerList => CallKind::List,
+            StockOp::PartnerPost => CallKind::Create,
         }
     }
 }
@@ -147,6 +152,9 @@ impl Route {
             (["stock"], "POST") => Route::Stock(StockOp::Create),
             (["stock"], "GET") => Route::Stock(StockOp::List),
             (["stock"], _) => Route::NotAllowed("GET, POST"),
+            (["partner", "listings"], "POST") => Route::Stock(StockOp::PartnerPost),
+            (["partner", "listings"], "GET") => Route::Stock(StockOp::PartnerList),
+            (["partner", "listings"], _) => Route::NotAllowed("GET, POST"),
             (["stock", id], "GET") if !id.is_empty() => {
                 Route::Stock(StockOp::Get((*id).to_owned()))
             }
@@ -246,6 +254,11 @@ async fn stock_with_faults(state: &State, op: &StockOp, call: &Call<'_>) -> Resu
                 "service unavailable",
             ))
         }
+        Decision::Unauthorized => {
+            state.with_stats(|s| s.rejected += 1);
+            let reply = Reply::error(StatusCode::UNAUTHORIZED, "access to this integration is refused");
+            Ok(reply.header(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
+        }
         Decision::Timeout {
             hang,
             after_processing,
@@ -280,6 +293,19 @@ async fn stock_with_faults(state: &State, op: &StockOp, call: &Call<'_>) -> Resu
 
 /// A stock call that got past the faults: token, advertiser, then the operation.
 fn stock(state: &State, op: &StockOp, call: &Call<'_>) -> Reply {
+    // The webhook partner has no tokens or advertisers (the host signs its requests).
+    let partner_answer = match op {
+        StockOp::PartnerPost => {
+            let reject = lock(&state.injector).faults().reject_fields.clone();
+            Some(lock(&state.partner).post(call.body, &reject))
+        }
+        StockOp::PartnerList => Some(lock(&state.partner).list(call.query.get("page").map(String::as_str))),
+        _ => None,
+    };
+    if let Some((status, body)) = partner_answer {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Reply::json(status, body);
+    }
     if let Err(reply) = authorize(state, call) {
         return reply;
     }
@@ -304,6 +330,7 @@ fn stock(state: &State, op: &StockOp, call: &Call<'_>) -> Reply {
             None => not_found(id),
         },
         StockOp::List => list(state, advertiser, &call.query),
+        StockOp::PartnerPost | StockOp::PartnerList => unreachable!("answered above"),
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Faults {
     pub timeout_after_processing: bool,
     /// Every stock call answered 503, as in an outage.
     pub down: bool,
+    /// Every stock and partner call answered 401, as when a platform
+    /// revokes an integration's access (a fresh token does not help).
+    pub unauthorized: bool,
     /// Dotted paths (`"vehicle.colour"`): a create or patch whose body
     /// contains one is refused with 400 naming it, as a platform refusing a field.
     pub reject_fields: Vec<String>,
@@ -48,6 +51,7 @@ impl Default for Faults {
             hang_ms: 10_000,
             timeout_after_processing: false,
             down: false,
+            unauthorized: false,
             reject_fields: Vec::new(),
         }
     }
@@ -95,6 +99,8 @@ impl Faults {
 pub(crate) enum Decision {
     /// 503: the whole service is down.
     Down,
+    /// 401: access refused.
+    Unauthorized,
     /// Hang for `hang`, then drop the connection; `after_processing`: apply the call first.
     Timeout {
         hang: Duration,
@@ -138,6 +144,8 @@ impl Injector {
         let f = &self.faults;
         if f.down {
             Decision::Down
+        } else if f.unauthorized {
+            Decision::Unauthorized
         } else if draws[0] < f.timeout_rate {
             Decision::Timeout {
                 hang: Duration::from_millis(f.hang_ms),
