@@ -211,6 +211,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                         plugin.contract_version()
                     );
                 }
+                crate::contract::World::Crm => {
+                    let info = plugin.crm_info().await?;
+                    println!(
+                        "ok: {} {} (crm, {}, batch size {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.content_type,
+                        info.batch_size,
+                        plugin.contract_version()
+                    );
+                }
+                crate::contract::World::Enricher => {
+                    let info = plugin.enricher_info().await?;
+                    println!(
+                        "ok: {} {} (enricher of {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.fields.join(", "),
+                        plugin.contract_version()
+                    );
+                }
             }
             Ok(EXIT_OK)
         }

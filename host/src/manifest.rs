@@ -29,7 +29,7 @@ pub struct Manifest {
 pub struct PluginSection {
     /// Unique id, lower-case letters, digits and dashes (`autotrader`).
     pub id: String,
-    /// `source` or `platform`.
+    /// `source`, `platform`, `crm` or `enricher`.
     pub kind: PluginKind,
     /// The plugin's own version.
     pub version: String,
@@ -50,6 +50,10 @@ pub enum PluginKind {
     Source,
     /// A listing platform (`listing-platform` world).
     Platform,
+    /// A dealer CRM that receives enquiries (`crm` world, contract 1.1.0).
+    Crm,
+    /// A vehicle enricher (`enricher` world, contract 1.1.0).
+    Enricher,
 }
 
 /// `[limits]`
