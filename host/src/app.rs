@@ -21,6 +21,8 @@ pub struct App {
     pub runtime: Runtime,
     /// The engine.
     pub engine: Engine,
+    /// Enquiries and their CRM delivery, when `[enquiries]` or `[[crm]]` is configured.
+    pub enquiries: Option<crate::enquiries::service::EnquiryService>,
 }
 
 /// The database file inside a data directory.
@@ -53,10 +55,11 @@ pub async fn build_with_secrets(
         FileSecrets::load(file)?; // fail at start, not at the first request
         layers.push(Box::new(FileSecrets::new(file)));
     }
+    let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets(layers));
     let runtime = Runtime::new(RuntimeOptions {
         cache_dir: Some(config.data_dir.join("cache")),
         kv: store.clone(),
-        secrets: Arc::new(LayeredSecrets(layers)),
+        secrets: secrets.clone(),
         pooling: true,
     })?;
 
@@ -145,10 +148,44 @@ pub async fn build_with_secrets(
             concurrency: *raw.concurrency.get_ref(),
         });
     }
-    let engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
+    let mut engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
+    let pricing = Arc::new(crate::pricing::Pricing::new(
+        config.pricing.as_ref().map(|p| p.settings()).unwrap_or_default(),
+        store.clone(),
+        store.clone(),
+    ));
+    engine.set_pricing(pricing.clone());
+    if let Some(enricher) = crate::enrich::EnricherSetup::build(config, &runtime).await? {
+        engine.set_enricher(enricher);
+    }
+    let enquiries = crate::enquiries::service::EnquiryService::build(
+        config,
+        &runtime,
+        engine.platforms(),
+        store.clone(),
+        store.clone(),
+        secrets,
+        lead_vehicles(store.clone(), pricing),
+    )
+    .await?;
     Ok(App {
         store,
         runtime,
         engine,
+        enquiries,
+    })
+}
+
+/// The vehicle a lead is about, as the hub advertises it (pricing applied).
+fn lead_vehicles(
+    store: Arc<SqliteStore>,
+    pricing: Arc<crate::pricing::Pricing>,
+) -> crate::enquiries::service::VehicleLookup {
+    Arc::new(move |stock_id| {
+        let mut vehicle = store.vehicle(stock_id).ok().flatten()?.record;
+        if let Some(price) = pricing.advertised_price(stock_id) {
+            vehicle.price = Some(price);
+        }
+        Some(vehicle)
     })
 }

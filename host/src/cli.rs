@@ -71,6 +71,14 @@ pub enum Command {
     DeadLetters(crate::commands::DeadLetterCommand),
     /// Run the local marketplace that emulates the Auto Trader-style API, with fault injection.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// Buyers' enquiries: collect, deliver to the CRM, dead letters, retention.
+    #[command(subcommand)]
+    Enquiries(crate::enquiries::command::EnquiriesCommand),
+    /// Pricing rules: preview, pin a price, apply, history.
+    #[command(subcommand)]
+    Pricing(crate::pricing::command::PricingCommand),
+    /// Channel analytics: enquiries per platform and category, days to sell, price changes.
+    Report(crate::commands::ReportArgs),
 }
 
 /// `forecourt plugin ...`
@@ -165,6 +173,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(cmd) => crate::commands::audit(cmd).await,
         Command::DeadLetters(cmd) => crate::commands::dead_letters(cmd).await,
         Command::Sandbox(args) => crate::sandbox::run(args).await,
+        Command::Enquiries(cmd) => crate::enquiries::command::run(cmd).await,
+        Command::Pricing(cmd) => crate::pricing::command::run(cmd).await,
+        Command::Report(args) => crate::commands::report(args).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,

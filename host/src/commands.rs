@@ -210,9 +210,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
         "forecourt running."
     );
     let engine = &app.engine;
-    let mut run = std::pin::pin!(engine.run(std::time::Duration::from_secs(
-        args.reconcile_minutes.max(1) * 60
-    )));
+    let stopping = || engine.is_stopping();
+    // Enquiries run beside the engine and stop with it.
+    let enquiries = async {
+        if let Some(service) = &app.enquiries {
+            service.run(&stopping).await;
+        }
+    };
+    let mut run = std::pin::pin!(async {
+        tokio::join!(
+            engine.run(std::time::Duration::from_secs(
+                args.reconcile_minutes.max(1) * 60
+            )),
+            enquiries
+        )
+    });
     tokio::select! {
         _ = &mut run => {}
         _ = shutdown_signal() => {
@@ -461,4 +473,30 @@ pub async fn dead_letters(cmd: DeadLetterCommand) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// `forecourt report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The last this many days.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `forecourt report`: channel analytics from the store.
+pub async fn report(args: ReportArgs) -> anyhow::Result<u8> {
+    let store = crate::app::open_store(&args.config.load()?)?;
+    let period = crate::report::Period::last_days(args.days.max(1), now_ms());
+    let report = crate::report::channel_report(store.as_ref(), period)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::report::render_text(&report));
+    }
+    Ok(EXIT_OK)
 }

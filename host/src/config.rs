@@ -32,6 +32,18 @@ pub struct RawConfig {
     /// Listing platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<RawPlatform>,
+    /// Buyers' enquiries: pulling, the signed webhook, retention (docs/enquiries.md).
+    #[serde(default)]
+    pub enquiries: Option<crate::enquiries::config::RawEnquiries>,
+    /// Where enquiries are delivered: CRM plugins, or e-mail (docs/enquiries.md).
+    #[serde(default)]
+    pub crm: Vec<crate::enquiries::config::RawCrm>,
+    /// Pricing rules by days in stock, floor, rounding (docs/pricing.md).
+    #[serde(default)]
+    pub pricing: Option<crate::pricing::config::RawPricing>,
+    /// The enricher plugin run on every vehicle before transform.
+    #[serde(default)]
+    pub enricher: Option<crate::enrich::RawEnricher>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -149,7 +161,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
+pub(crate) fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
     (span.end > 0).then(|| text[..span.start.min(text.len())].matches('\n').count() + 1)
 }
 
@@ -287,6 +299,9 @@ impl RawConfig {
                 ));
             }
         }
+        crate::enquiries::config::validate(self, &mut ids, text, file)?;
+        crate::pricing::config::validate(self, text, file)?;
+        crate::enrich::validate(self, text, file)?;
         Ok(())
     }
 

@@ -138,6 +138,10 @@ pub struct Engine {
     state: Mutex<HashMap<String, PlatformRuntime>>,
     worker_id: String,
     stopping: std::sync::atomic::AtomicBool,
+    /// Pricing rules applied to each vehicle before transform (docs/pricing.md).
+    pricing: Option<Arc<crate::pricing::Pricing>>,
+    /// The enricher run on each vehicle before transform.
+    enricher: Option<crate::enrich::EnricherSetup>,
 }
 
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
@@ -180,7 +184,24 @@ impl Engine {
             state: Mutex::new(state),
             worker_id: format!("{}-{}", std::process::id(), rand::random::<u32>()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            pricing: None,
+            enricher: None,
         }
+    }
+
+    /// Apply pricing rules before transform.
+    pub fn set_pricing(&mut self, pricing: Arc<crate::pricing::Pricing>) {
+        self.pricing = Some(pricing);
+    }
+
+    /// The pricing rules in force.
+    pub fn pricing(&self) -> Option<&Arc<crate::pricing::Pricing>> {
+        self.pricing.as_ref()
+    }
+
+    /// Run this enricher on each vehicle before transform.
+    pub fn set_enricher(&mut self, enricher: crate::enrich::EnricherSetup) {
+        self.enricher = Some(enricher);
     }
 
     /// The store.
@@ -321,18 +342,27 @@ impl Engine {
     /// Plan every vehicle whose content has not been planned yet.
     pub async fn plan(&self) -> EngineResult<usize> {
         let mut planned = 0;
+        if let Some(pricing) = &self.pricing {
+            // Thresholds crossed since the last sweep reprice (and replan) vehicles.
+            pricing.sweep_if_due(now_ms())?;
+        }
         loop {
             let batch = self.store.vehicles_to_plan(500)?;
             if batch.is_empty() {
                 return Ok(planned);
             }
             let now = now_ms();
+            // The advertised price, decided once for every platform.
+            let priced = match &self.pricing {
+                Some(pricing) => pricing.priced_batch(&batch, now)?,
+                None => batch.iter().map(|v| v.record.clone()).collect(),
+            };
             let mut plans = Vec::with_capacity(batch.len());
-            for vehicle in batch {
+            for (vehicle, record) in batch.into_iter().zip(priced) {
                 let mut listings = Vec::with_capacity(self.platforms.len());
                 for platform in &self.platforms {
                     let rendered = self
-                        .render(platform, &vehicle.record, planner::advertisable(&vehicle))
+                        .render(platform, &record, planner::advertisable(&vehicle))
                         .await?;
                     let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
                     listings.push(planner::plan(
@@ -371,12 +401,20 @@ impl Engine {
             // Record that something was stripped, never what.
             tracing::debug!(platform = %platform.id, stock_id = %vehicle.stock_id, "Hub-only data removed before transform.");
         }
+        let mut enrichment_warnings = Vec::new();
+        if let Some(enricher) = &self.enricher {
+            let (enriched, warnings) = enricher
+                .enrich(&platform.id, platform.info.max_description_length, outgoing)
+                .await;
+            outgoing = enriched;
+            enrichment_warnings = warnings;
+        }
         Ok(
             match platform.plugin.transform(&platform.config, &outgoing).await {
                 Ok(Ok(t)) => Rendered::Listing {
                     hash: planner::body_hash(&t.listing.body),
                     body: t.listing.body,
-                    warnings: t.warnings,
+                    warnings: t.warnings.into_iter().chain(enrichment_warnings).collect(),
                 },
                 Ok(Err(issues)) => Rendered::Blocked(issues),
                 Err(e) => Rendered::Blocked(vec![crate::runtime::types::ValidationIssue {

@@ -2,6 +2,9 @@
 //! components are, manifests written on the fly, a runtime, and a recording
 //! HTTP server on loopback.
 
+pub mod scripted;
+pub mod smtp;
+
 use forecourt::runtime::kv::MemoryKv;
 use forecourt::runtime::secrets::MemorySecrets;
 use forecourt::runtime::{Runtime, RuntimeOptions};

@@ -48,6 +48,12 @@ pub struct SandboxArgs {
     /// Seed for fault decisions and stock ids.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Push each new buyer's enquiry to this signed webhook (a forecourt enquiry webhook URL).
+    #[arg(long, requires = "enquiry_webhook_secret")]
+    pub enquiry_webhook: Option<String>,
+    /// The key enquiry pushes are signed with (HMAC-SHA256).
+    #[arg(long)]
+    pub enquiry_webhook_secret: Option<String>,
 }
 
 impl SandboxArgs {
@@ -81,6 +87,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
         .check()
         .map_err(|e| ConfigError(e.replace('_', "-")))?;
     let sandbox = Sandbox::start(config).await?;
+    if let (Some(url), Some(secret)) = (&args.enquiry_webhook, &args.enquiry_webhook_secret) {
+        sandbox.set_enquiry_webhook(Some(super::EnquiryWebhook {
+            url: url.clone(),
+            secret: secret.clone(),
+        }));
+    }
     let url = sandbox.base_url();
     println!("forecourt sandbox marketplace on {url}");
     println!("  advertisers   {}", args.advertisers.join(", "));
@@ -92,6 +104,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
     println!("                POST {url}/_sandbox/revoke-tokens");
     println!("                POST {url}/_sandbox/reset");
     println!("                GET {url}/_sandbox/stock?advertiserId=…");
+    println!("  enquiries     GET {url}/enquiries?advertiserId=…&pageSize=…&after=…");
+    println!("                POST {url}/_sandbox/enquiries  (add a buyer's enquiry)");
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     let stats = sandbox.stats();

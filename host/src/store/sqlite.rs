@@ -13,6 +13,10 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Mutex;
 
+mod enquiries;
+mod pricing;
+mod report;
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -82,7 +86,11 @@ impl SqliteStore {
             .map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
-        Migrations::new(vec![M::up(include_str!("schema.sql"))])
+        Migrations::new(vec![
+            M::up(include_str!("schema.sql")),
+            M::up(include_str!("migrations/enquiries.sql")),
+            M::up(include_str!("migrations/pricing.sql")),
+        ])
             .to_latest(conn)
             .map_err(|e| format!("migration failed: {e}"))
     }
