@@ -83,7 +83,7 @@ retry = {{ base_ms = 5, cap_ms = 20, max_attempts = 5 }}
 [[crm]]
 id = "sales-inbox"
 plugin = "adf-crm"
-config = {{ dealer = {{ name = "Forecourt Motors", email = "sales@dealer.example" }} }}
+config = {{ dealer = {{ name = "Forecourt Motors", email = "sales@dealer.example" }}, platform_names = {{ autotrader = "Auto Trader" }} }}
 email = {{ to = ["leads@crm.dealer.example"], from = "Forecourt <enquiries@forecourt.example>", smtp_host = "127.0.0.1", smtp_port = {port}, security = "none", timeout_secs = 10 }}
 retry = {{ base_ms = 5, cap_ms = 20, max_attempts = 5 }}
 "#,
@@ -161,6 +161,30 @@ impl World {
     }
 }
 
+/// The body of a raw message, quoted-printable decoded (what a CRM's mail parser reads).
+fn mail_body(raw: &str) -> String {
+    let body = raw.split_once("\n\n").map(|(_, b)| b).unwrap_or("");
+    if !raw.contains("Content-Transfer-Encoding: quoted-printable") {
+        return body.to_string();
+    }
+    let joined = body.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn text_between<'a>(doc: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let start = doc.find(open)? + open.len();
     let end = doc[start..].find(close)? + start;
@@ -231,8 +255,13 @@ async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target()
         assert!(m.contains("Subject: Enquiry via autotrader: "), "{m}");
         assert!(m.contains("X-Forecourt-Enquiry: enq-"), "{m}");
         assert!(m.contains("To: leads@crm.dealer.example"), "{m}");
-        assert!(m.contains("<?adf version=\"1.0\"?>"), "{m}");
-        assert!(m.contains("<vendorname>Forecourt Motors</vendorname>"), "{m}");
+        let body = mail_body(m);
+        assert!(body.contains("<?adf version=\"1.0\"?>"), "{body}");
+        assert!(body.contains("<vendorname>Forecourt Motors</vendorname>"), "{body}");
+        // The same document the CRM got by HTTP.
+        let uid = text_between(m, "X-Forecourt-Enquiry: ", "\n").unwrap().trim();
+        let posted = posts.iter().find(|p| p.header("idempotency-key") == Some(uid)).unwrap();
+        assert_eq!(body.trim_end(), posted.body.trim_end());
     }
     for e in w.stored() {
         let deliveries = w.app.store.deliveries_of(e.id).unwrap();
