@@ -46,7 +46,11 @@ fn the_frozen_1_0_guest_says_it_is_1_0() {
     );
     // Its host imports are the 1.0.0 names; the 1.1 linker defines 1.1.0.
     for import in ["forecourt:plugin/log@1.0.0", "forecourt:plugin/kv@1.0.0"] {
-        assert!(facts.imports.contains(&import.to_string()), "{import}: {:?}", facts.imports);
+        assert!(
+            facts.imports.contains(&import.to_string()),
+            "{import}: {:?}",
+            facts.imports
+        );
     }
     assert_eq!(contract::CURRENT, "1.1.0");
 }
@@ -54,7 +58,11 @@ fn the_frozen_1_0_guest_says_it_is_1_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
     let dir = tempfile::tempdir().unwrap();
-    let (_runtime, plugin) = load(dir.path(), "old", &component_bytes("guests/contract-1-0.wasm"));
+    let (_runtime, plugin) = load(
+        dir.path(),
+        "old",
+        &component_bytes("guests/contract-1-0.wasm"),
+    );
     let plugin = plugin.expect("a 1.0 plugin loads on a 1.1 host");
     assert_eq!(plugin.contract_version(), "1.0.0");
     assert_eq!(plugin.world(), World::ListingPlatform);
@@ -66,7 +74,13 @@ async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
     let mut v = forecourt::sample::sample_stock(1, 7).remove(0);
     v.hub_only = None;
     let t = plugin.transform("{}", &v).await.unwrap().unwrap();
-    assert!(t.listing.body.contains(&format!("\"ref\":\"{}\"", v.stock_id)), "{}", t.listing.body);
+    assert!(
+        t.listing
+            .body
+            .contains(&format!("\"ref\":\"{}\"", v.stock_id)),
+        "{}",
+        t.listing.body
+    );
     v.make = None;
     let issues = plugin.transform("{}", &v).await.unwrap().unwrap_err();
     assert_eq!(issues[0].field, "make");
@@ -103,7 +117,11 @@ async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_engine_publishes_through_a_1_0_plugin() {
     let dir = tempfile::tempdir().unwrap();
-    let (_runtime, plugin) = load(dir.path(), "old", &component_bytes("guests/contract-1-0.wasm"));
+    let (_runtime, plugin) = load(
+        dir.path(),
+        "old",
+        &component_bytes("guests/contract-1-0.wasm"),
+    );
     let plugin = plugin.unwrap();
     let info = plugin.platform_info().await.unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("forecourt.db")).unwrap());
@@ -112,7 +130,11 @@ async fn the_sync_engine_publishes_through_a_1_0_plugin() {
         .ingest(
             &IngestBatch {
                 source: "dms".into(),
-                changes: stock.iter().cloned().map(|v| Change::Upsert(Box::new(v))).collect(),
+                changes: stock
+                    .iter()
+                    .cloned()
+                    .map(|v| Change::Upsert(Box::new(v)))
+                    .collect(),
                 next_cursor: None,
                 full_snapshot: false,
                 snapshot_start: false,
@@ -138,7 +160,12 @@ async fn the_sync_engine_publishes_through_a_1_0_plugin() {
     let report = engine.sync_once().await.unwrap();
     let advertisable = stock
         .iter()
-        .filter(|v| matches!(v.status, StockStatus::InStock | StockStatus::DueIn | StockStatus::Reserved))
+        .filter(|v| {
+            matches!(
+                v.status,
+                StockStatus::InStock | StockStatus::DueIn | StockStatus::Reserved
+            )
+        })
         .count();
     assert!(advertisable > 0);
     assert_eq!(report.deliveries[0].done, advertisable, "{report:?}");
@@ -190,7 +217,13 @@ fn a_newer_minor_is_refused_before_compiling() {
         }
         n
     };
-    assert!(replace(&mut wasm, b"forecourt:plugin/platform@1.0.0", b"forecourt:plugin/platform@1.9.0") > 0);
+    assert!(
+        replace(
+            &mut wasm,
+            b"forecourt:plugin/platform@1.0.0",
+            b"forecourt:plugin/platform@1.9.0"
+        ) > 0
+    );
     let facts = contract::read_facts(&wasm).unwrap();
     assert_eq!(facts.contract_version.as_deref(), Some("1.9.0"));
     let err = match load(dir.path(), "newer", &wasm).1 {

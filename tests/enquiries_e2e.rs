@@ -29,10 +29,17 @@ struct World {
 }
 
 fn stage_adf_crm(plugins: &Path, crm_port: u16) {
-    std::fs::write(plugins.join("adf-crm.wasm"), component_bytes("adf-crm.wasm")).unwrap();
+    std::fs::write(
+        plugins.join("adf-crm.wasm"),
+        component_bytes("adf-crm.wasm"),
+    )
+    .unwrap();
     let manifest = std::fs::read_to_string(staged_dir().join("adf-crm.toml"))
         .unwrap()
-        .replace("https://crm.example.com", &format!("http://127.0.0.1:{crm_port}"));
+        .replace(
+            "https://crm.example.com",
+            &format!("http://127.0.0.1:{crm_port}"),
+        );
     std::fs::write(plugins.join("adf-crm.toml"), manifest).unwrap();
 }
 
@@ -103,10 +110,19 @@ retry = {{ base_ms = 5, cap_ms = 20, max_attempts = 5 }}
         if app.store.queue_depth(None).unwrap() == 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "stock did not sync");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "stock did not sync"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    World { dir, sandbox, crm, smtp, app }
+    World {
+        dir,
+        sandbox,
+        crm,
+        smtp,
+        app,
+    }
 }
 
 impl World {
@@ -118,7 +134,13 @@ impl World {
             .collect()
     }
 
-    fn enquiry(&self, item: &serde_json::Value, by_reference: bool, name: &str, message: &str) -> NewSandboxEnquiry {
+    fn enquiry(
+        &self,
+        item: &serde_json::Value,
+        by_reference: bool,
+        name: &str,
+        message: &str,
+    ) -> NewSandboxEnquiry {
         let meta = &item["metadata"];
         NewSandboxEnquiry {
             advertiser_id: ADVERTISER.into(),
@@ -127,7 +149,10 @@ impl World {
                 .then(|| meta["externalStockReference"].as_str().unwrap().to_string()),
             buyer: Buyer {
                 name: Some(name.into()),
-                email: Some(format!("{}@example.com", name.to_lowercase().replace(' ', "."))),
+                email: Some(format!(
+                    "{}@example.com",
+                    name.to_lowercase().replace(' ', ".")
+                )),
                 phone: Some("07700 900123".into()),
                 postcode: Some("SK1 1AA".into()),
             },
@@ -143,7 +168,10 @@ impl World {
     fn stored(&self) -> Vec<forecourt::enquiries::StoredEnquiry> {
         self.app
             .store
-            .enquiries(&EnquiryQuery { limit: Some(1000), ..Default::default() })
+            .enquiries(&EnquiryQuery {
+                limit: Some(1000),
+                ..Default::default()
+            })
             .unwrap()
     }
 
@@ -155,7 +183,10 @@ impl World {
             if self.app.store.delivery_queue_depth(None).unwrap() == 0 {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "deliveries did not settle");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "deliveries did not settle"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -194,7 +225,12 @@ fn text_between<'a>(doc: &'a str, open: &str, close: &str) -> Option<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target() {
     let w = world(true).await;
-    let receiver = w.service().start_receiver(None).await.unwrap().expect("webhook configured");
+    let receiver = w
+        .service()
+        .start_receiver(None)
+        .await
+        .unwrap()
+        .expect("webhook configured");
     w.sandbox.set_enquiry_webhook(Some(EnquiryWebhook {
         url: format!("http://{}/enquiries/autotrader", receiver.addr()),
         secret: WEBHOOK_SECRET.into(),
@@ -218,7 +254,10 @@ async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target()
     let report = w.service().cycle().await.unwrap();
     let pull = report.pulls[0].as_ref().unwrap();
     assert_eq!((pull.stored, pull.duplicates), (0, 3), "{pull:?}");
-    assert!(w.sandbox.stats().enquiries >= 1, "the plugin read the sandbox's enquiries API");
+    assert!(
+        w.sandbox.stats().enquiries >= 1,
+        "the plugin read the sandbox's enquiries API"
+    );
     w.settle().await;
     assert_eq!(w.stored().len(), 3);
 
@@ -237,14 +276,24 @@ async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target()
     assert_eq!(posts.len(), 3, "{posts:#?}");
     for p in &posts {
         assert_eq!(p.line, "POST /leads");
-        assert_eq!(p.header("authorization"), Some(format!("Bearer {CRM_TOKEN}").as_str()));
-        assert!(p.header("content-type").unwrap().starts_with("application/x-adf+xml"));
+        assert_eq!(
+            p.header("authorization"),
+            Some(format!("Bearer {CRM_TOKEN}").as_str())
+        );
+        assert!(p
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/x-adf+xml"));
         assert!(p.body.contains("<?adf version=\"1.0\"?>"), "{}", p.body);
         let uid = p.header("idempotency-key").unwrap();
         assert!(w.stored().iter().any(|e| e.uid == uid));
         let stock = text_between(&p.body, "<stock>", "</stock>").unwrap();
-        assert!(listed.iter().any(|i| i["metadata"]["externalStockReference"] == stock));
-        assert!(p.body.contains("<name part=\"full\" type=\"business\">Auto Trader</name>"));
+        assert!(listed
+            .iter()
+            .any(|i| i["metadata"]["externalStockReference"] == stock));
+        assert!(p
+            .body
+            .contains("<name part=\"full\" type=\"business\">Auto Trader</name>"));
         assert!(p.body.contains("<price type=\"asking\" currency=\"GBP\">"));
     }
 
@@ -257,16 +306,27 @@ async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target()
         assert!(m.contains("To: leads@crm.dealer.example"), "{m}");
         let body = mail_body(m);
         assert!(body.contains("<?adf version=\"1.0\"?>"), "{body}");
-        assert!(body.contains("<vendorname>Forecourt Motors</vendorname>"), "{body}");
+        assert!(
+            body.contains("<vendorname>Forecourt Motors</vendorname>"),
+            "{body}"
+        );
         // The same document the CRM got by HTTP.
-        let uid = text_between(m, "X-Forecourt-Enquiry: ", "\n").unwrap().trim();
-        let posted = posts.iter().find(|p| p.header("idempotency-key") == Some(uid)).unwrap();
+        let uid = text_between(m, "X-Forecourt-Enquiry: ", "\n")
+            .unwrap()
+            .trim();
+        let posted = posts
+            .iter()
+            .find(|p| p.header("idempotency-key") == Some(uid))
+            .unwrap();
         assert_eq!(body.trim_end(), posted.body.trim_end());
     }
     for e in w.stored() {
         let deliveries = w.app.store.deliveries_of(e.id).unwrap();
         assert_eq!(deliveries.len(), 2);
-        assert!(deliveries.iter().all(|d| d.state == "completed"), "{deliveries:?}");
+        assert!(
+            deliveries.iter().all(|d| d.state == "completed"),
+            "{deliveries:?}"
+        );
     }
 
     // A fourth enquiry while the webhook is off arrives by pull alone.
@@ -279,12 +339,21 @@ async fn pulled_and_pushed_enquiries_reach_the_store_once_and_every_crm_target()
     let stored = w.stored();
     assert_eq!(stored.len(), 4);
     assert_eq!(stored.iter().filter(|e| e.via == "pull").count(), 1);
-    assert_eq!(w.crm.received().len(), 4, "earlier enquiries are not delivered again");
+    assert_eq!(
+        w.crm.received().len(),
+        4,
+        "earlier enquiries are not delivered again"
+    );
     assert_eq!(w.smtp.as_ref().unwrap().messages().len(), 4);
 
     // Personal data never reaches the audit trail.
     let audit = serde_json::to_string(&w.app.store.audit_tail(10_000).unwrap()).unwrap();
-    for secret in ["Jane Buyer", "jane.buyer@example.com", "07700 900123", "Is it still available"] {
+    for secret in [
+        "Jane Buyer",
+        "jane.buyer@example.com",
+        "07700 900123",
+        "Is it still available",
+    ] {
         assert!(!audit.contains(secret), "audit contains {secret}");
     }
     assert!(audit.contains("\"delivered\""));
@@ -309,12 +378,27 @@ async fn crm_503_is_retried_and_a_refused_lead_is_dead_lettered() {
     w.settle().await;
 
     let received = w.crm.received();
-    let jane: Vec<&Received> = received.iter().filter(|r| r.body.contains("Jane Buyer")).collect();
-    let posts_for = |name: &str| w.crm.received().iter().filter(|r| r.body.contains(name)).count();
+    let jane: Vec<&Received> = received
+        .iter()
+        .filter(|r| r.body.contains("Jane Buyer"))
+        .collect();
+    let posts_for = |name: &str| {
+        w.crm
+            .received()
+            .iter()
+            .filter(|r| r.body.contains(name))
+            .count()
+    };
     // Both leads went in the first batch and met the 503s; Jane's went through on the retry.
     assert!(jane.len() >= 2, "retried after 503: {}", jane.len());
-    let keys: Vec<&str> = jane.iter().map(|r| r.header("idempotency-key").unwrap()).collect();
-    assert!(keys.windows(2).all(|k| k[0] == k[1]), "the same lead id on every retry");
+    let keys: Vec<&str> = jane
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap())
+        .collect();
+    assert!(
+        keys.windows(2).all(|k| k[0] == k[1]),
+        "the same lead id on every retry"
+    );
     let stored = w.stored();
     let jane_enquiry = stored.iter().find(|e| e.uid == keys[0]).unwrap();
     let d = &w.app.store.deliveries_of(jane_enquiry.id).unwrap()[0];
@@ -327,19 +411,35 @@ async fn crm_503_is_retried_and_a_refused_lead_is_dead_lettered() {
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].error_class.as_deref(), Some("validation"));
     assert_eq!(dead[0].target, "dealer-crm");
-    assert_eq!(posts_for("Sam Smith") as i64, dead[0].attempts, "no retry after 422");
+    assert_eq!(
+        posts_for("Sam Smith") as i64,
+        dead[0].attempts,
+        "no retry after 422"
+    );
     w.service().cycle().await.unwrap();
-    assert_eq!(posts_for("Sam Smith") as i64, dead[0].attempts, "dead letters stay dead");
+    assert_eq!(
+        posts_for("Sam Smith") as i64,
+        dead[0].attempts,
+        "dead letters stay dead"
+    );
 
     // The operator puts it back; it fails the same way and is dead again.
-    assert!(w.app.store.retry_delivery(dead[0].id, "operator:test", forecourt::store::now_ms()).unwrap());
+    assert!(w
+        .app
+        .store
+        .retry_delivery(dead[0].id, "operator:test", forecourt::store::now_ms())
+        .unwrap());
     w.settle().await;
     assert_eq!(posts_for("Sam Smith") as i64, dead[0].attempts + 1);
     assert_eq!(w.app.store.delivery_dead_letters(None).unwrap().len(), 1);
 
     // Every step is in the audit trail.
     let audit = w.app.store.audit_tail(10_000).unwrap();
-    let steps: Vec<&str> = audit.iter().filter(|a| a.entry.kind == "enquiry").filter_map(|a| a.entry.step.as_deref()).collect();
+    let steps: Vec<&str> = audit
+        .iter()
+        .filter(|a| a.entry.kind == "enquiry")
+        .filter_map(|a| a.entry.step.as_deref())
+        .collect();
     for step in ["received", "retry", "delivered", "dead-letter"] {
         assert!(steps.contains(&step), "{step}: {steps:?}");
     }
@@ -354,11 +454,24 @@ async fn retention_deletes_personal_data_and_a_replayed_enquiry_stays_a_duplicat
         .await
         .unwrap();
     w.settle().await;
-    assert_eq!(w.stored()[0].customer.as_ref().unwrap().name.as_deref(), Some("Jane Buyer"));
+    assert_eq!(
+        w.stored()[0].customer.as_ref().unwrap().name.as_deref(),
+        Some("Jane Buyer")
+    );
     // 29 days on: kept. 31 days on: deleted.
     let day = 86_400_000;
-    assert_eq!(w.service().purge(forecourt::store::now_ms() + 29 * day).unwrap(), 0);
-    assert_eq!(w.service().purge(forecourt::store::now_ms() + 31 * day).unwrap(), 1);
+    assert_eq!(
+        w.service()
+            .purge(forecourt::store::now_ms() + 29 * day)
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        w.service()
+            .purge(forecourt::store::now_ms() + 31 * day)
+            .unwrap(),
+        1
+    );
     let e = &w.stored()[0];
     assert!(e.customer.is_none() && e.message.is_none() && e.purged_at.is_some());
     // The database files no longer hold the buyer's details anywhere
@@ -368,7 +481,10 @@ async fn retention_deletes_personal_data_and_a_replayed_enquiry_stays_a_duplicat
         bytes.windows(needle.len()).any(|x| x == needle.as_bytes())
     };
     for file in ["forecourt.db", "forecourt.db-wal"] {
-        assert!(!contains(file, "jane.buyer@example.com"), "{file} still holds the e-mail address");
+        assert!(
+            !contains(file, "jane.buyer@example.com"),
+            "{file} still holds the e-mail address"
+        );
         assert!(!contains(file, "Jane Buyer"), "{file} still holds the name");
     }
 
@@ -380,13 +496,25 @@ async fn retention_deletes_personal_data_and_a_replayed_enquiry_stays_a_duplicat
         stock_id: enquiries[0].stock_id.clone(),
         remote_id: None,
         received_at_ms: enquiries[0].received_at,
-        customer: forecourt::runtime::types::Person { name: Some("Jane Buyer".into()), email: None, phone: Some("1".into()), address: None },
+        customer: forecourt::runtime::types::Person {
+            name: Some("Jane Buyer".into()),
+            email: None,
+            phone: Some("1".into()),
+            address: None,
+        },
         message: None,
     };
     let ingest = w
         .app
         .store
-        .store_enquiries("autotrader", forecourt::enquiries::Via::Pull, &[again], None, &w.service().target_ids(), forecourt::store::now_ms())
+        .store_enquiries(
+            "autotrader",
+            forecourt::enquiries::Via::Pull,
+            &[again],
+            None,
+            &w.service().target_ids(),
+            forecourt::store::now_ms(),
+        )
         .unwrap();
     assert_eq!(ingest.duplicates, 1);
     w.settle().await;
@@ -404,29 +532,50 @@ async fn the_webhook_refuses_bad_stale_and_replayed_signatures() {
         let addr = receiver.addr();
         async move {
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
             tokio::spawn(conn);
-            let mut req = hyper::Request::post(path).header("host", addr.to_string()).header("content-type", "application/json");
+            let mut req = hyper::Request::post(path)
+                .header("host", addr.to_string())
+                .header("content-type", "application/json");
             if let Some(s) = signature {
                 req = req.header("x-forecourt-signature", s);
             }
-            let response = sender.send_request(req.body(http_body_util::Full::new(bytes::Bytes::from(body))).unwrap()).await.unwrap();
+            let response = sender
+                .send_request(
+                    req.body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             use http_body_util::BodyExt;
-            let text = String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes()).into_owned();
+            let text =
+                String::from_utf8_lossy(&response.into_body().collect().await.unwrap().to_bytes())
+                    .into_owned();
             (status, text)
         }
     };
-    let sign = |t: u64, b: &[u8]| forecourt::webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), t, b);
+    let sign =
+        |t: u64, b: &[u8]| forecourt::webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), t, b);
 
     let (status, text) = post(url.clone(), None, body.to_vec()).await;
     assert_eq!(status, 401, "{text}");
-    let (status, _) = post(url.clone(), Some(forecourt::webhook_signature::sign(b"wrong", now, body)), body.to_vec()).await;
+    let (status, _) = post(
+        url.clone(),
+        Some(forecourt::webhook_signature::sign(b"wrong", now, body)),
+        body.to_vec(),
+    )
+    .await;
     assert_eq!(status, 401);
     let (status, text) = post(url.clone(), Some(sign(now - 3600, body)), body.to_vec()).await;
     assert_eq!(status, 401);
     assert!(text.contains("stale"), "{text}");
-    let tampered = String::from_utf8_lossy(body).replace("W-1", "W-2").into_bytes();
+    let tampered = String::from_utf8_lossy(body)
+        .replace("W-1", "W-2")
+        .into_bytes();
     let (status, _) = post(url.clone(), Some(sign(now, body)), tampered).await;
     assert_eq!(status, 401);
     let good = sign(now, body);
@@ -438,12 +587,20 @@ async fn the_webhook_refuses_bad_stale_and_replayed_signatures() {
     assert!(text.contains("replay"), "{text}");
     // A fresh signature of the same enquiry: accepted, but a duplicate.
     let (status, text) = post(url.clone(), Some(sign(now + 1, body)), body.to_vec()).await;
-    assert_eq!((status, text.as_str()), (200, r#"{"duplicates":1,"stored":0}"#));
+    assert_eq!(
+        (status, text.as_str()),
+        (200, r#"{"duplicates":1,"stored":0}"#)
+    );
     let bad = br#"{"enquiries":[{"id":"W-3","received_at":"soon"}]}"#;
     let (status, text) = post(url.clone(), Some(sign(now, bad)), bad.to_vec()).await;
     assert_eq!(status, 400);
     assert!(text.contains("received_at"), "{text}");
-    let (status, _) = post("/enquiries/ebay".into(), Some(sign(now, body)), body.to_vec()).await;
+    let (status, _) = post(
+        "/enquiries/ebay".into(),
+        Some(sign(now, body)),
+        body.to_vec(),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(w.stored().len(), 1);
     receiver.shutdown().await;

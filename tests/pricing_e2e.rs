@@ -20,13 +20,20 @@ const ADVERTISER: &str = "10008899";
 const DAY: i64 = 86_400_000;
 
 fn gbp(pounds: i64) -> Option<Money> {
-    Some(Money { amount_minor: pounds * 100, currency: "GBP".into() })
+    Some(Money {
+        amount_minor: pounds * 100,
+        currency: "GBP".into(),
+    })
 }
 
 fn date_days_ago(days: i64) -> Option<Date> {
     let t = jiff::Timestamp::from_millisecond(now_ms() - days * DAY).unwrap();
     let d = t.to_zoned(jiff::tz::TimeZone::UTC).date();
-    Some(Date { year: d.year() as u16, month: d.month() as u8, day: d.day() as u8 })
+    Some(Date {
+        year: d.year() as u16,
+        month: d.month() as u8,
+        day: d.day() as u8,
+    })
 }
 
 /// A used car with a known price, cost and days in stock.
@@ -58,7 +65,11 @@ fn golf(stock_id: &str) -> Vehicle {
     v.engine_size_cc = Some(1498);
     v.co2_g_per_km = None;
     v.emissions_standard = Some("Euro 6".into());
-    v.first_registration = Some(Date { year: 2019, month: 6, day: 1 });
+    v.first_registration = Some(Date {
+        year: 2019,
+        month: 6,
+        day: 1,
+    });
     v.model_year = Some(2019);
     v.description = Some("A tidy Golf with a full history.".into());
     v
@@ -74,10 +85,16 @@ async fn world(stock: &[Vehicle]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let plugins = plugins_for_sandbox(dir.path(), sandbox.addr().port());
-    for id in ["enricher-uk"] {
-        std::fs::write(plugins.join(format!("{id}.wasm")), component_bytes(&format!("{id}.wasm"))).unwrap();
-        std::fs::copy(staged_dir().join(format!("{id}.toml")), plugins.join(format!("{id}.toml"))).unwrap();
-    }
+    std::fs::write(
+        plugins.join("enricher-uk.wasm"),
+        component_bytes("enricher-uk.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(
+        staged_dir().join("enricher-uk.toml"),
+        plugins.join("enricher-uk.toml"),
+    )
+    .unwrap();
     let config_path = pipeline_config(dir.path(), &plugins, &sandbox.base_url(), "");
     let mut text = std::fs::read_to_string(&config_path).unwrap();
     text.push_str(
@@ -96,7 +113,9 @@ config = { search_terms = { platforms = ["autotrader"] } }
     std::fs::write(&config_path, text).unwrap();
     export(dir.path(), stock);
     let config = RawConfig::load(&config_path).unwrap();
-    let app = forecourt::app::build_with_secrets(&config, Some(sandbox_secrets())).await.unwrap();
+    let app = forecourt::app::build_with_secrets(&config, Some(sandbox_secrets()))
+        .await
+        .unwrap();
     World { dir, sandbox, app }
 }
 
@@ -108,7 +127,10 @@ impl World {
             if self.app.store.queue_depth(None).unwrap() == 0 {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "did not converge");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "did not converge"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -124,20 +146,27 @@ impl World {
             if self.app.store.queue_depth(None).unwrap() == 0 {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "did not converge");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "did not converge"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     fn autotrader_price(&self, stock_id: &str) -> i64 {
-        self.sandbox.find_by_reference(ADVERTISER, stock_id).unwrap()["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"]
+        self.sandbox
+            .find_by_reference(ADVERTISER, stock_id)
+            .unwrap()["adverts"]["retailAdverts"]["suppliedPrice"]["amountGBP"]
             .as_i64()
             .unwrap()
     }
 
     /// The price column of the Google feed for a vehicle.
     fn google_price(&self, stock_id: &str) -> String {
-        let feed = std::fs::read_to_string(self.dir.path().join("feeds/google/google-vehicle-ads.tsv")).unwrap();
+        let feed =
+            std::fs::read_to_string(self.dir.path().join("feeds/google/google-vehicle-ads.tsv"))
+                .unwrap();
         let mut lines = feed.lines();
         let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
         let id = header.iter().position(|h| *h == "id").unwrap();
@@ -169,18 +198,27 @@ impl World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_apply_once_identically_everywhere_with_floor_rounding_and_pins() {
     let stock = vec![
-        car("P-31", 12_995, 9_000, 31),   // one step: £12,695
-        car("P-50", 12_995, 9_000, 50),   // both steps: £12,395
+        car("P-31", 12_995, 9_000, 31),     // one step: £12,695
+        car("P-50", 12_995, 9_000, 50),     // both steps: £12,395
         car("P-FLOOR", 12_995, 12_600, 50), // cost + £500 = £13,100 floor: held
-        car("P-NEW", 9_995, 7_000, 25),   // no step yet
+        car("P-NEW", 9_995, 7_000, 25),     // no step yet
     ];
     let w = world(&stock).await;
     w.converge().await;
 
     // The same advertised price on the API platform and in the feed.
-    for (id, pounds) in [("P-31", 12_695), ("P-50", 12_395), ("P-FLOOR", 12_995), ("P-NEW", 9_995)] {
+    for (id, pounds) in [
+        ("P-31", 12_695),
+        ("P-50", 12_395),
+        ("P-FLOOR", 12_995),
+        ("P-NEW", 9_995),
+    ] {
         assert_eq!(w.autotrader_price(id), pounds, "{id} on autotrader");
-        assert!(w.google_price(id).starts_with(&format!("{pounds}")), "{id} in the feed: {}", w.google_price(id));
+        assert!(
+            w.google_price(id).starts_with(&format!("{pounds}")),
+            "{id} in the feed: {}",
+            w.google_price(id)
+        );
     }
     assert_eq!(w.audit_steps("P-FLOOR"), ["held-at-floor", "held-at-floor"]);
     assert_eq!(w.audit_steps("P-50"), ["reduced", "reduced"]);
@@ -208,37 +246,70 @@ async fn rules_apply_once_identically_everywhere_with_floor_rounding_and_pins() 
     assert_eq!(floor.floor_minor, 1_310_000);
     assert!(floor.next.is_none());
     let p31 = preview.iter().find(|r| r.stock_id == "P-31").unwrap();
-    assert_eq!((p31.due.len(), p31.due_minor), (1, 1_239_500), "52 days: the 45-day step is due");
+    assert_eq!(
+        (p31.due.len(), p31.due_minor),
+        (1, 1_239_500),
+        "52 days: the 45-day step is due"
+    );
     assert!(p31.next.is_none());
     // Today, P-31's next step is the 45-day one, 14 days away.
     let today = w.pricing().preview(now_ms()).unwrap();
     let p31 = today.iter().find(|r| r.stock_id == "P-31").unwrap();
     let next = p31.next.as_ref().unwrap();
-    assert_eq!((next.after_days, next.in_days, next.price_after_minor), (45, 14, 1_239_500));
+    assert_eq!(
+        (next.after_days, next.in_days, next.price_after_minor),
+        (45, 14, 1_239_500)
+    );
 
     // Time passes: P-NEW reaches 30 days. The sweep reprices it once; both platforms follow.
     let later = now_ms() + 6 * DAY;
     let report = w.pricing().sweep(later).unwrap();
     assert_eq!(report.repriced, 1, "{report:?}");
-    assert_eq!(w.pricing().sweep(later + DAY).unwrap().repriced, 0, "not again");
+    assert_eq!(
+        w.pricing().sweep(later + DAY).unwrap().repriced,
+        0,
+        "not again"
+    );
     w.replan_and_deliver().await;
     assert_eq!(w.autotrader_price("P-NEW"), 9_795);
     assert!(w.google_price("P-NEW").starts_with("9795"));
 
     // A pin holds against the rules; unpinning brings the rules back.
-    w.pricing().pin("P-31", Some(1_199_500), "operator:test", now_ms()).unwrap();
+    w.pricing()
+        .pin("P-31", Some(1_199_500), "operator:test", now_ms())
+        .unwrap();
     w.replan_and_deliver().await;
     assert_eq!(w.autotrader_price("P-31"), 11_995);
     assert!(w.google_price("P-31").starts_with("11995"));
     w.pricing().sweep(now_ms() + 30 * DAY).unwrap();
     let state = &w.app.store.price_states(&["P-31"]).unwrap()["P-31"];
-    assert_eq!((state.advertised_minor, state.steps_applied), (1_199_500, 1), "pinned: the 45-day step waits");
-    w.pricing().unpin("P-31", "operator:test", now_ms() + 30 * DAY).unwrap();
+    assert_eq!(
+        (state.advertised_minor, state.steps_applied),
+        (1_199_500, 1),
+        "pinned: the 45-day step waits"
+    );
+    w.pricing()
+        .unpin("P-31", "operator:test", now_ms() + 30 * DAY)
+        .unwrap();
     w.pricing().sweep(now_ms() + 30 * DAY).unwrap();
     w.replan_and_deliver().await;
-    assert_eq!(w.autotrader_price("P-31"), 12_395, "both steps from the DMS price");
-    assert_eq!(w.audit_steps("P-31"), ["reduced", "pinned", "unpinned", "reduced"]);
-    let reasons: Vec<String> = w.app.store.price_history(Some("P-31")).unwrap().into_iter().map(|h| h.reason).collect();
+    assert_eq!(
+        w.autotrader_price("P-31"),
+        12_395,
+        "both steps from the DMS price"
+    );
+    assert_eq!(
+        w.audit_steps("P-31"),
+        ["reduced", "pinned", "unpinned", "reduced"]
+    );
+    let reasons: Vec<String> = w
+        .app
+        .store
+        .price_history(Some("P-31"))
+        .unwrap()
+        .into_iter()
+        .map(|h| h.reason)
+        .collect();
     assert_eq!(reasons, ["rule", "pin", "unpin", "rule"]);
 
     // The DMS price wins: steps already fired are not applied to it again.
@@ -259,13 +330,25 @@ async fn enrichment_is_applied_before_transform() {
     // The CO2 figure the DMS lacked comes from the enricher's table, and the
     // autotrader transform (which validates and maps it) sent it on.
     assert_eq!(item["vehicle"]["co2EmissionGPKM"], 131);
-    let description = item["adverts"]["retailAdverts"]["description"].as_str().unwrap();
-    assert!(description.starts_with("A tidy Golf with a full history."), "{description}");
-    assert!(description.contains("Search terms: ULEZ compliant"), "{description}");
+    let description = item["adverts"]["retailAdverts"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.starts_with("A tidy Golf with a full history."),
+        "{description}"
+    );
+    assert!(
+        description.contains("Search terms: ULEZ compliant"),
+        "{description}"
+    );
     // Google is not in search_terms.platforms: its description has none.
-    let feed = std::fs::read_to_string(w.dir.path().join("feeds/google/google-vehicle-ads.tsv")).unwrap();
+    let feed =
+        std::fs::read_to_string(w.dir.path().join("feeds/google/google-vehicle-ads.tsv")).unwrap();
     let golf_line = feed.lines().find(|l| l.starts_with("E-GOLF\t")).unwrap();
-    assert!(golf_line.contains("A tidy Golf") && !golf_line.contains("Search terms"), "{golf_line}");
+    assert!(
+        golf_line.contains("A tidy Golf") && !golf_line.contains("Search terms"),
+        "{golf_line}"
+    );
     // The store keeps the DMS's record: enrichment is not written back.
     let stored = w.app.store.vehicle("E-GOLF").unwrap().unwrap();
     assert_eq!(stored.record.co2_g_per_km, None);
@@ -292,7 +375,12 @@ fn enquiry(id: &str, stock: &str, at: i64) -> NewEnquiry {
         stock_id: Some(stock.into()),
         remote_id: None,
         received_at_ms: at,
-        customer: Person { name: Some("B".into()), email: Some("b@example.com".into()), phone: None, address: None },
+        customer: Person {
+            name: Some("B".into()),
+            email: Some("b@example.com".into()),
+            phone: None,
+            address: None,
+        },
         message: None,
     }
 }
@@ -335,7 +423,12 @@ fn report_figures_on_a_seeded_store() {
     sold.status = StockStatus::Sold;
     seed(&store, &sold, t0 + 40 * DAY);
     // Listings: autotrader lists all three, the website only the hatchback.
-    for (platform, stock) in [("autotrader", "R-HATCH"), ("autotrader", "R-SUV"), ("autotrader", "R-VAN"), ("website", "R-HATCH")] {
+    for (platform, stock) in [
+        ("autotrader", "R-HATCH"),
+        ("autotrader", "R-SUV"),
+        ("autotrader", "R-VAN"),
+        ("website", "R-HATCH"),
+    ] {
         store
             .execute_raw(&format!(
                 "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, updated_at) VALUES ('{stock}', '{platform}', 'live', 'live', 'r-{stock}', 'in-sync', 0)"
@@ -344,7 +437,16 @@ fn report_figures_on_a_seeded_store() {
     }
     // Enquiries: 4 via autotrader (hatch 2, suv 1, van 1), 4 via the website (hatch 4).
     let e = |platform: &str, id: &str, stock: &str, day: i64| {
-        store.store_enquiries(platform, Via::Push, &[enquiry(id, stock, t0 + day * DAY)], None, &[], t0 + day * DAY).unwrap();
+        store
+            .store_enquiries(
+                platform,
+                Via::Push,
+                &[enquiry(id, stock, t0 + day * DAY)],
+                None,
+                &[],
+                t0 + day * DAY,
+            )
+            .unwrap();
     };
     e("autotrader", "A1", "R-HATCH", 3);
     e("autotrader", "A2", "R-HATCH", 4);
@@ -355,22 +457,68 @@ fn report_figures_on_a_seeded_store() {
     }
     e("autotrader", "A-OLD", "R-HATCH", -30); // before the period
 
-    let r = channel_report(store.as_ref(), Period { since_ms: t0, until_ms: t0 + 60 * DAY }).unwrap();
+    let r = channel_report(
+        store.as_ref(),
+        Period {
+            since_ms: t0,
+            until_ms: t0 + 60 * DAY,
+        },
+    )
+    .unwrap();
     assert_eq!(r.enquiries, 8);
-    let at = r.platforms.iter().find(|p| p.platform == "autotrader").unwrap();
-    let web = r.platforms.iter().find(|p| p.platform == "website").unwrap();
+    let at = r
+        .platforms
+        .iter()
+        .find(|p| p.platform == "autotrader")
+        .unwrap();
+    let web = r
+        .platforms
+        .iter()
+        .find(|p| p.platform == "website")
+        .unwrap();
     assert_eq!((at.enquiries, at.listings), (4, 3));
     assert_eq!((web.enquiries, web.listings), (4, 1));
     assert_eq!((at.enquiry_share, at.listing_share), (0.5, 0.75));
-    assert_eq!(web.performance, Some(2.0), "half the enquiries from a quarter of the listings");
+    assert_eq!(
+        web.performance,
+        Some(2.0),
+        "half the enquiries from a quarter of the listings"
+    );
     assert_eq!(at.performance, Some(0.667));
-    let hatch = r.categories.iter().find(|c| c.category == "hatchback").unwrap();
-    assert_eq!((hatch.enquiries, hatch.by_platform["website"], hatch.by_platform["autotrader"]), (6, 4, 2));
-    assert_eq!(r.categories.iter().find(|c| c.category == "van").unwrap().enquiries, 1);
-    let days = |c: &str| r.days_to_sell.iter().find(|d| d.category == c).unwrap().median_days;
+    let hatch = r
+        .categories
+        .iter()
+        .find(|c| c.category == "hatchback")
+        .unwrap();
+    assert_eq!(
+        (
+            hatch.enquiries,
+            hatch.by_platform["website"],
+            hatch.by_platform["autotrader"]
+        ),
+        (6, 4, 2)
+    );
+    assert_eq!(
+        r.categories
+            .iter()
+            .find(|c| c.category == "van")
+            .unwrap()
+            .enquiries,
+        1
+    );
+    let days = |c: &str| {
+        r.days_to_sell
+            .iter()
+            .find(|d| d.category == c)
+            .unwrap()
+            .median_days
+    };
     assert_eq!(days("hatchback"), 40.0);
     assert_eq!(days("suv"), 22.0);
-    assert!(r.days_to_sell.iter().all(|d| d.category != "van"), "not sold");
+    assert!(
+        r.days_to_sell.iter().all(|d| d.category != "van"),
+        "not sold"
+    );
     let pc = &r.price_changes;
     assert_eq!((pc.sold, pc.with_changes), (2, 2));
     // The hatchback was reduced twice (£10,000 → £9,795 → £9,595, -4.05%),

@@ -150,7 +150,11 @@ pub async fn build_with_secrets(
     }
     let mut engine = Engine::new(store.clone() as Arc<dyn Store>, sources, platforms);
     let pricing = Arc::new(crate::pricing::Pricing::new(
-        config.pricing.as_ref().map(|p| p.settings()).unwrap_or_default(),
+        config
+            .pricing
+            .as_ref()
+            .map(|p| p.settings())
+            .unwrap_or_default(),
         store.clone(),
         store.clone(),
     ));

@@ -323,8 +323,7 @@ mod tests {
         assert!(check_version(&facts("forecourt:plugin/source@1.0.0", None)).is_ok());
         assert!(check_version(&facts("forecourt:plugin/platform@1.1.0", Some("1.1.0"))).is_ok());
         assert!(check_version(&facts("forecourt:plugin/leads@1.1.0", Some("1.1.0"))).is_ok());
-        let (world, _) =
-            check_version(&facts("forecourt:plugin/enrichment@1.1.0", None)).unwrap();
+        let (world, _) = check_version(&facts("forecourt:plugin/enrichment@1.1.0", None)).unwrap();
         assert_eq!(world, World::Enricher);
     }
 

@@ -229,8 +229,11 @@ pub trait EnquiryStore: Send + Sync {
         now: i64,
     ) -> StoreResult<Vec<DeliveryJob>>;
     /// Record how claimed deliveries ended, in one transaction.
-    fn finish_deliveries(&self, results: &[(DeliveryJob, DeliveryOutcome)], now: i64)
-        -> StoreResult<()>;
+    fn finish_deliveries(
+        &self,
+        results: &[(DeliveryJob, DeliveryOutcome)],
+        now: i64,
+    ) -> StoreResult<()>;
     /// Earliest `run_at` of a waiting delivery of `target`.
     fn next_delivery_at(&self, target: &str) -> StoreResult<Option<i64>>;
     /// Deliveries waiting or running.
@@ -264,8 +267,14 @@ mod tests {
 
     #[test]
     fn uids_are_stable_and_distinct() {
-        assert_eq!(enquiry_uid("autotrader", "E1"), enquiry_uid("autotrader", "E1"));
-        assert_ne!(enquiry_uid("autotrader", "E1"), enquiry_uid("website", "E1"));
+        assert_eq!(
+            enquiry_uid("autotrader", "E1"),
+            enquiry_uid("autotrader", "E1")
+        );
+        assert_ne!(
+            enquiry_uid("autotrader", "E1"),
+            enquiry_uid("website", "E1")
+        );
         // No ambiguity between ("a", "bc") and ("ab", "c").
         assert_ne!(enquiry_uid("a", "bc"), enquiry_uid("ab", "c"));
         assert!(enquiry_uid("x", "y").starts_with("enq-"));

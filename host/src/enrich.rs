@@ -37,12 +37,18 @@ fn empty_table() -> toml::Table {
 pub fn validate(config: &RawConfig, text: &str, file: &str) -> Result<(), ConfigError> {
     if let Some(e) = &config.enricher {
         let id = e.plugin.get_ref();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err(ConfigError {
                 file: file.to_string(),
                 line: line_of(text, e.plugin.span()),
                 key: "enricher.plugin".into(),
-                message: format!("`{id}` is not a plugin id (lower-case letters, digits and dashes)"),
+                message: format!(
+                    "`{id}` is not a plugin id (lower-case letters, digits and dashes)"
+                ),
             });
         }
     }
@@ -66,7 +72,11 @@ impl EnricherSetup {
             return Ok(None);
         };
         let plugin = runtime
-            .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+            .load(
+                &config.plugin_path(raw.plugin.get_ref()),
+                None,
+                raw.grants.clone(),
+            )
             .with_context(|| format!("enricher `{}`", raw.plugin.get_ref()))?;
         anyhow::ensure!(
             plugin.world() == World::Enricher,

@@ -161,7 +161,9 @@ pub struct SweepReport {
 /// else when the hub first saw it.
 pub fn in_stock_from(v: &Vehicle, first_seen: Option<i64>) -> Option<i64> {
     match &v.date_in_stock {
-        Some(d) => Some(days_from_civil(i64::from(d.year), i64::from(d.month), i64::from(d.day)) * DAY_MS),
+        Some(d) => {
+            Some(days_from_civil(i64::from(d.year), i64::from(d.month), i64::from(d.day)) * DAY_MS)
+        }
         None => first_seen,
     }
 }
@@ -192,7 +194,11 @@ pub fn money(minor: i64, currency: &str) -> String {
         grouped = format!(",{tail}{grouped}");
     }
     let whole = format!("{}{digits}{grouped}", if minor < 0 { "-" } else { "" });
-    let pence = if minor % 100 != 0 { format!(".{:02}", (minor % 100).abs()) } else { String::new() };
+    let pence = if minor % 100 != 0 {
+        format!(".{:02}", (minor % 100).abs())
+    } else {
+        String::new()
+    };
     match currency {
         "GBP" => format!("£{whole}{pence}"),
         other => format!("{whole}{pence} {other}"),
@@ -291,7 +297,11 @@ impl Pricing {
         let mut audit = Vec::new();
         let mut due = Vec::new();
         let mut reason = "initial";
-        let entry = |step: &str| AuditEntry::new("pricing", "engine").stock(stock_id).step(step);
+        let entry = |step: &str| {
+            AuditEntry::new("pricing", "engine")
+                .stock(stock_id)
+                .step(step)
+        };
         if state.is_some()
             && (s.dms_price_minor != price.amount_minor || s.currency != price.currency)
         {
@@ -315,7 +325,14 @@ impl Pricing {
                 if d < i64::from(step.after_days) {
                     break;
                 }
-                let before = advertised(s.dms_price_minor, steps, s.steps_at_dms_change as usize, s.steps_applied as usize, floor, rounding);
+                let before = advertised(
+                    s.dms_price_minor,
+                    steps,
+                    s.steps_at_dms_change as usize,
+                    s.steps_applied as usize,
+                    floor,
+                    rounding,
+                );
                 let r = reduce(before, step.basis_points, floor, rounding);
                 s.steps_applied += 1;
                 let percent = f64::from(step.basis_points) / 100.0;
@@ -324,10 +341,19 @@ impl Pricing {
                     step.after_days,
                     money(before, &s.currency),
                     money(r.price_minor, &s.currency),
-                    if r.held_at_floor { " (held at the floor)" } else { "" }
+                    if r.held_at_floor {
+                        " (held at the floor)"
+                    } else {
+                        ""
+                    }
                 ));
                 audit.push(
-                    entry(if r.held_at_floor { "held-at-floor" } else { "reduced" }).detail(serde_json::json!({
+                    entry(if r.held_at_floor {
+                        "held-at-floor"
+                    } else {
+                        "reduced"
+                    })
+                    .detail(serde_json::json!({
                         "from": before, "to": r.price_minor, "currency": s.currency,
                         "after_days": step.after_days, "percent": percent, "days_in_stock": d,
                     })),
@@ -336,7 +362,14 @@ impl Pricing {
             }
         }
         let computed = s.pinned_minor.unwrap_or_else(|| {
-            advertised(s.dms_price_minor, steps, s.steps_at_dms_change as usize, s.steps_applied as usize, floor, rounding)
+            advertised(
+                s.dms_price_minor,
+                steps,
+                s.steps_at_dms_change as usize,
+                s.steps_applied as usize,
+                floor,
+                rounding,
+            )
         });
         let first = state.is_none();
         let moved = computed != s.advertised_minor;
@@ -347,7 +380,10 @@ impl Pricing {
             PriceChange {
                 state: s.clone(),
                 history: (first || moved).then(|| {
-                    (reason.to_string(), serde_json::json!({"from": if first { None } else { Some(before) }}))
+                    (
+                        reason.to_string(),
+                        serde_json::json!({"from": if first { None } else { Some(before) }}),
+                    )
                 }),
                 audit,
                 replan: moved,
@@ -362,8 +398,14 @@ impl Pricing {
         })
     }
 
-    fn load(&self, vehicles: &[&StoredVehicle]) -> StoreResult<(HashMap<String, PriceState>, HashMap<String, i64>)> {
-        let ids: Vec<&str> = vehicles.iter().map(|v| v.record.stock_id.as_str()).collect();
+    fn load(
+        &self,
+        vehicles: &[&StoredVehicle],
+    ) -> StoreResult<(HashMap<String, PriceState>, HashMap<String, i64>)> {
+        let ids: Vec<&str> = vehicles
+            .iter()
+            .map(|v| v.record.stock_id.as_str())
+            .collect();
         Ok((self.store.price_states(&ids)?, self.store.first_seen(&ids)?))
     }
 
@@ -377,7 +419,13 @@ impl Pricing {
         for v in priced {
             let id = v.record.stock_id.as_str();
             if let Some(e) = self.evaluate(v, states.get(id), first_seen.get(id).copied(), now) {
-                prices.insert(id, Money { amount_minor: e.state.advertised_minor, currency: e.state.currency.clone() });
+                prices.insert(
+                    id,
+                    Money {
+                        amount_minor: e.state.advertised_minor,
+                        currency: e.state.currency.clone(),
+                    },
+                );
                 changes.extend(e.change);
             }
         }
@@ -455,12 +503,22 @@ impl Pricing {
             let Some(e) = self.evaluate(v, stored, first_seen.get(id).copied(), now) else {
                 continue;
             };
-            let next = match (steps.get(e.state.steps_applied as usize), e.state.pinned_minor) {
+            let next = match (
+                steps.get(e.state.steps_applied as usize),
+                e.state.pinned_minor,
+            ) {
                 (Some(step), None) => {
-                    let r = reduce(e.state.advertised_minor, step.basis_points, e.floor, self.settings.rounding);
+                    let r = reduce(
+                        e.state.advertised_minor,
+                        step.basis_points,
+                        e.floor,
+                        self.settings.rounding,
+                    );
                     Some(NextStep {
                         after_days: step.after_days,
-                        in_days: e.days.map_or(i64::from(step.after_days), |d| (i64::from(step.after_days) - d).max(0)),
+                        in_days: e.days.map_or(i64::from(step.after_days), |d| {
+                            (i64::from(step.after_days) - d).max(0)
+                        }),
                         percent: f64::from(step.basis_points) / 100.0,
                         price_after_minor: r.price_minor,
                         held_at_floor: r.held_at_floor,
@@ -487,7 +545,13 @@ impl Pricing {
     }
 
     /// Pin a vehicle's price (`price` in minor units, or its advertised price now).
-    pub fn pin(&self, stock_id: &str, price: Option<i64>, actor: &str, now: i64) -> Result<PriceState, PricingError> {
+    pub fn pin(
+        &self,
+        stock_id: &str,
+        price: Option<i64>,
+        actor: &str,
+        now: i64,
+    ) -> Result<PriceState, PricingError> {
         self.set_pin(stock_id, Some(price), actor, now)
     }
 
@@ -496,7 +560,13 @@ impl Pricing {
         self.set_pin(stock_id, None, actor, now)
     }
 
-    fn set_pin(&self, stock_id: &str, pin: Option<Option<i64>>, actor: &str, now: i64) -> Result<PriceState, PricingError> {
+    fn set_pin(
+        &self,
+        stock_id: &str,
+        pin: Option<Option<i64>>,
+        actor: &str,
+        now: i64,
+    ) -> Result<PriceState, PricingError> {
         if let Some(Some(p)) = pin {
             if p <= 0 {
                 return Err(PricingError::BadPin);
@@ -510,7 +580,12 @@ impl Pricing {
         let (states, first_seen) = self.load(&[&v])?;
         // Bring the state up to date first, so the pin starts from today's price.
         let current = self
-            .evaluate(&v, states.get(stock_id), first_seen.get(stock_id).copied(), now)
+            .evaluate(
+                &v,
+                states.get(stock_id),
+                first_seen.get(stock_id).copied(),
+                now,
+            )
             .ok_or_else(|| PricingError::NoPrice(stock_id.into()))?;
         let mut state = current.state.clone();
         let from = state.advertised_minor;
@@ -567,7 +642,11 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         let mut v = crate::sample::sample_stock(1, 1).remove(0);
-        v.date_in_stock = Some(crate::runtime::types::Date { year: 2026, month: 10, day: 1 });
+        v.date_in_stock = Some(crate::runtime::types::Date {
+            year: 2026,
+            month: 10,
+            day: 1,
+        });
         let now = days_from_civil(2026, 10, 31) * DAY_MS + 5 * 3_600_000;
         assert_eq!(days_in_stock(&v, None, now), Some(30));
         v.date_in_stock = None;

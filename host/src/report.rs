@@ -221,7 +221,10 @@ pub fn compute(
 ) -> ChannelReport {
     let by_stock: BTreeMap<&str, &VehicleFact> =
         vehicles.iter().map(|v| (v.stock_id.as_str(), v)).collect();
-    let enquiries: Vec<&EnquiryFact> = enquiries.iter().filter(|e| period.contains(e.received_at)).collect();
+    let enquiries: Vec<&EnquiryFact> = enquiries
+        .iter()
+        .filter(|e| period.contains(e.received_at))
+        .collect();
     let total = enquiries.len() as u64;
 
     // Platforms: enquiries against listings.
@@ -248,7 +251,11 @@ pub fn compute(
             }
         })
         .collect();
-    platforms.sort_by(|a, b| b.enquiries.cmp(&a.enquiries).then(a.platform.cmp(&b.platform)));
+    platforms.sort_by(|a, b| {
+        b.enquiries
+            .cmp(&a.enquiries)
+            .then(a.platform.cmp(&b.platform))
+    });
 
     // Categories.
     let mut per_category: BTreeMap<String, CategoryLine> = BTreeMap::new();
@@ -258,16 +265,22 @@ pub fn compute(
             without_vehicle += 1;
             continue;
         };
-        let line = per_category.entry(v.category.clone()).or_insert_with(|| CategoryLine {
-            category: v.category.clone(),
-            enquiries: 0,
-            by_platform: BTreeMap::new(),
-        });
+        let line = per_category
+            .entry(v.category.clone())
+            .or_insert_with(|| CategoryLine {
+                category: v.category.clone(),
+                enquiries: 0,
+                by_platform: BTreeMap::new(),
+            });
         line.enquiries += 1;
         *line.by_platform.entry(e.platform.clone()).or_default() += 1;
     }
     let mut categories: Vec<CategoryLine> = per_category.into_values().collect();
-    categories.sort_by(|a, b| b.enquiries.cmp(&a.enquiries).then(a.category.cmp(&b.category)));
+    categories.sort_by(|a, b| {
+        b.enquiries
+            .cmp(&a.enquiries)
+            .then(a.category.cmp(&b.category))
+    });
 
     // Days to sell, and price changes before sale, of vehicles sold in the period.
     let sold: Vec<(&VehicleFact, i64)> = vehicles
@@ -317,13 +330,18 @@ pub fn compute(
         entry.1 += 1;
         if let (Some(first), Some(last)) = (before.first(), before.last()) {
             if first.price_minor > 0 {
-                percent_sum += (last.price_minor - first.price_minor) as f64 * 100.0 / first.price_minor as f64;
+                percent_sum += (last.price_minor - first.price_minor) as f64 * 100.0
+                    / first.price_minor as f64;
                 percent_n += 1;
             }
         }
     }
     changes.mean_changes = round(share(change_sum, changes.sold), 2);
-    changes.mean_change_percent = if percent_n == 0 { 0.0 } else { round(percent_sum / percent_n as f64, 2) };
+    changes.mean_change_percent = if percent_n == 0 {
+        0.0
+    } else {
+        round(percent_sum / percent_n as f64, 2)
+    };
     changes.by_category = per_category_changes
         .into_iter()
         .map(|(c, (n, sold))| (c.to_string(), round(share(n, sold), 2)))
@@ -378,12 +396,22 @@ pub fn render_text(r: &ChannelReport) -> String {
             p.enquiry_share * 100.0,
             p.listings,
             p.listing_share * 100.0,
-            p.performance.map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into())
+            p.performance
+                .map(|x| format!("{x:.2}x"))
+                .unwrap_or_else(|| "-".into())
         ));
     }
-    out.push_str(&format!("\n{:<20} {:>9}  by platform\n", "category", "enquiries"));
+    out.push_str(&format!(
+        "\n{:<20} {:>9}  by platform\n",
+        "category", "enquiries"
+    ));
     for c in &r.categories {
-        let split = c.by_platform.iter().map(|(p, n)| format!("{p} {n}")).collect::<Vec<_>>().join(", ");
+        let split = c
+            .by_platform
+            .iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         out.push_str(&format!("{:<20} {:>9}  {split}\n", c.category, c.enquiries));
     }
     out.push_str(&format!(
@@ -436,7 +464,10 @@ mod tests {
 
     #[test]
     fn shares_categories_days_and_price_changes() {
-        let period = Period { since_ms: 100 * DAY_MS, until_ms: 200 * DAY_MS };
+        let period = Period {
+            since_ms: 100 * DAY_MS,
+            until_ms: 200 * DAY_MS,
+        };
         let vehicles = vec![
             v("A", "hatchback", 90, Some(130)),
             v("B", "hatchback", 100, Some(150)),
@@ -469,19 +500,28 @@ mod tests {
         assert_eq!(r.enquiries, 5);
         assert_eq!(r.enquiries_without_vehicle, 1);
         let at = &r.platforms[0];
-        assert_eq!((at.platform.as_str(), at.enquiries, at.listings), ("autotrader", 3, 2));
+        assert_eq!(
+            (at.platform.as_str(), at.enquiries, at.listings),
+            ("autotrader", 3, 2)
+        );
         assert_eq!(at.enquiry_share, 0.6);
         assert_eq!(at.listing_share, 0.4);
         assert_eq!(at.performance, Some(1.5));
         let web = &r.platforms[1];
-        assert_eq!((web.enquiries, web.listings, web.performance), (2, 3, Some(0.667)));
+        assert_eq!(
+            (web.enquiries, web.listings, web.performance),
+            (2, 3, Some(0.667))
+        );
         assert_eq!(r.categories[0].category, "hatchback");
         assert_eq!(r.categories[0].enquiries, 3);
         assert_eq!(r.categories[0].by_platform["website"], 1);
         assert_eq!(r.categories[1].category, "suv");
         assert_eq!(r.days_to_sell.len(), 1);
         let h = &r.days_to_sell[0];
-        assert_eq!((h.sold, h.min_days, h.max_days, h.mean_days, h.median_days), (2, 40, 50, 45.0, 45.0));
+        assert_eq!(
+            (h.sold, h.min_days, h.max_days, h.mean_days, h.median_days),
+            (2, 40, 50, 45.0, 45.0)
+        );
         let pc = &r.price_changes;
         assert_eq!((pc.sold, pc.with_changes), (2, 1));
         assert_eq!(pc.mean_changes, 1.0);

@@ -156,7 +156,10 @@ impl Sandbox {
     /// Add a buyer's enquiry about a listed vehicle (named by `stock_id` or
     /// `external_stock_reference`); when a webhook is set, push it there,
     /// signed, before returning. The enquiry as `GET /enquiries` shows it.
-    pub async fn add_enquiry(&self, enquiry: NewSandboxEnquiry) -> anyhow::Result<serde_json::Value> {
+    pub async fn add_enquiry(
+        &self,
+        enquiry: NewSandboxEnquiry,
+    ) -> anyhow::Result<serde_json::Value> {
         let added = self
             .state
             .add_enquiry(&enquiry)

@@ -55,7 +55,10 @@ pub struct Verified {
 
 /// `t=<t>,v1=<hex>` for `body` at time `t`: what a sender puts in the header.
 pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex::encode(mac(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac(secret, timestamp, body))
+    )
 }
 
 fn mac(secret: &[u8], timestamp: u64, body: &[u8]) -> Vec<u8> {
@@ -85,12 +88,10 @@ pub fn verify(
         };
         match key.trim() {
             "t" => {
-                timestamp = Some(
-                    value
-                        .trim()
-                        .parse::<u64>()
-                        .map_err(|_| SignatureError::Malformed("t is not a unix time in seconds"))?,
-                )
+                timestamp =
+                    Some(value.trim().parse::<u64>().map_err(|_| {
+                        SignatureError::Malformed("t is not a unix time in seconds")
+                    })?)
             }
             "v1" => candidates.push(value.trim()),
             _ => {} // other schemes (v0, future versions) are ignored
@@ -201,7 +202,10 @@ mod tests {
             verify(SECRET, Some(&header), b"body", 600, 300),
             Err(SignatureError::Stale { .. })
         ));
-        assert_eq!(verify(SECRET, None, b"body", 1_000, 300), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(SECRET, None, b"body", 1_000, 300),
+            Err(SignatureError::Missing)
+        );
         for bad in ["", "t=abc,v1=00", "v1=00", "t=1000", "t=1000;v1=00"] {
             assert!(
                 matches!(

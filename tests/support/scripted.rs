@@ -54,20 +54,34 @@ impl ScriptedServer {
         let (r2, s2) = (received.clone(), statuses.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { break };
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
                 let (received, statuses, respond) = (r2.clone(), s2.clone(), respond.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (received, statuses, respond) = (received.clone(), statuses.clone(), respond.clone());
+                        let (received, statuses, respond) =
+                            (received.clone(), statuses.clone(), respond.clone());
                         async move {
                             let line = format!("{} {}", req.method(), req.uri());
                             let headers = req
                                 .headers()
                                 .iter()
-                                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                                .map(|(k, v)| {
+                                    (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
+                                })
                                 .collect();
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let r = Received { line, headers, body: String::from_utf8_lossy(&body).into_owned() };
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let r = Received {
+                                line,
+                                headers,
+                                body: String::from_utf8_lossy(&body).into_owned(),
+                            };
                             let n = {
                                 let mut all = received.lock().unwrap();
                                 all.push(r.clone());
@@ -89,7 +103,11 @@ impl ScriptedServer {
                 });
             }
         });
-        ScriptedServer { addr, received, statuses }
+        ScriptedServer {
+            addr,
+            received,
+            statuses,
+        }
     }
 
     /// Answer the next requests with these statuses (empty bodies), in order.

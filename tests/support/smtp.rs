@@ -36,7 +36,14 @@ pub fn ensure_aiosmtpd() {
         return;
     }
     let installed = Command::new(python())
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "aiosmtpd"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "aiosmtpd",
+        ])
         .status();
     if has_aiosmtpd() {
         return;
@@ -63,16 +70,31 @@ impl SmtpServer {
         };
         let maildir = dir.join("maildir");
         let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start aiosmtpd: {e}"));
-        let server = SmtpServer { port, maildir, child };
+        let server = SmtpServer {
+            port,
+            maildir,
+            child,
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "aiosmtpd did not start listening on 127.0.0.1:{port}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "aiosmtpd did not start listening on 127.0.0.1:{port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -85,7 +107,14 @@ impl SmtpServer {
             .filter_map(|d| std::fs::read_dir(self.maildir.join(d)).ok())
             .flatten()
             .flatten()
-            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+            .map(|e| {
+                (
+                    e.metadata()
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::UNIX_EPOCH),
+                    e.path(),
+                )
+            })
             .collect();
         files.sort();
         files

@@ -74,7 +74,11 @@ pub enum PullError {
 
 fn bounded(value: Option<String>, max: usize) -> Option<String> {
     value
-        .map(|v| v.chars().filter(|c| !c.is_control() || *c == '\n').collect::<String>())
+        .map(|v| {
+            v.chars()
+                .filter(|c| !c.is_control() || *c == '\n')
+                .collect::<String>()
+        })
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .map(|v| v.chars().take(max).collect())
@@ -160,7 +164,15 @@ pub async fn pull(
         let empty = enquiries.is_empty();
         let mut accepted = Vec::with_capacity(enquiries.len());
         for (i, e) in enquiries.into_iter().enumerate() {
-            match accept(i, e.id, e.stock_id, e.remote_id, e.received_at_ms, e.customer, e.message) {
+            match accept(
+                i,
+                e.id,
+                e.stock_id,
+                e.remote_id,
+                e.received_at_ms,
+                e.customer,
+                e.message,
+            ) {
                 Ok(e) => accepted.push(e),
                 Err(reason) => {
                     tracing::warn!(platform = %source.platform, %reason, "Enquiry refused.");
@@ -294,7 +306,8 @@ mod tests {
     fn bad_pushes_name_the_problem_not_the_content() {
         let err = parse_push(br#"{"enquiries":[{"id":"E1","received_at":"yesterday","customer":{"email":"jane@example.com"}}]}"#).unwrap_err();
         assert_eq!(err, "enquiries[0].received_at is not an RFC 3339 time");
-        let err = parse_push(br#"{"enquiries":[{"id":"","received_at":"2026-11-28T10:15:00Z"}]}"#).unwrap_err();
+        let err = parse_push(br#"{"enquiries":[{"id":"","received_at":"2026-11-28T10:15:00Z"}]}"#)
+            .unwrap_err();
         assert!(err.contains("the id is empty"), "{err}");
         let err = parse_push(br#"{"enquiries":[{"id":"E1","received_at":"2026-11-28T10:15:00Z","buyer":"jane@example.com"}]}"#).unwrap_err();
         assert!(err.contains("unknown field `buyer`"), "{err}");
@@ -306,10 +319,52 @@ mod tests {
     #[test]
     fn long_fields_are_cut_and_multi_line_ids_refused() {
         let long = "x".repeat(20_000);
-        let e = accept(0, "E".into(), None, None, 1, Person { name: Some(long.clone()), email: None, phone: None, address: None }, Some(long)).unwrap();
+        let e = accept(
+            0,
+            "E".into(),
+            None,
+            None,
+            1,
+            Person {
+                name: Some(long.clone()),
+                email: None,
+                phone: None,
+                address: None,
+            },
+            Some(long),
+        )
+        .unwrap();
         assert_eq!(e.customer.name.unwrap().chars().count(), MAX_FIELD_CHARS);
         assert_eq!(e.message.unwrap().chars().count(), MAX_MESSAGE_CHARS);
-        assert!(accept(0, "E".into(), Some("a\nb".into()), None, 1, Person { name: None, email: None, phone: None, address: None }, None).is_err());
-        assert!(accept(0, "E".into(), None, None, 0, Person { name: None, email: None, phone: None, address: None }, None).is_err());
+        assert!(accept(
+            0,
+            "E".into(),
+            Some("a\nb".into()),
+            None,
+            1,
+            Person {
+                name: None,
+                email: None,
+                phone: None,
+                address: None
+            },
+            None
+        )
+        .is_err());
+        assert!(accept(
+            0,
+            "E".into(),
+            None,
+            None,
+            0,
+            Person {
+                name: None,
+                email: None,
+                phone: None,
+                address: None
+            },
+            None
+        )
+        .is_err());
     }
 }

@@ -96,7 +96,10 @@ pub async fn run(cmd: EnquiriesCommand) -> anyhow::Result<u8> {
         EnquiriesCommand::Sync { config, json } => {
             let app = crate::app::build(&config.load()?).await?;
             let Some(service) = &app.enquiries else {
-                return Err(ConfigError("no [enquiries] or [[crm]] section in the configuration".into()).into());
+                return Err(ConfigError(
+                    "no [enquiries] or [[crm]] section in the configuration".into(),
+                )
+                .into());
             };
             let report = service.cycle().await?;
             if json {
@@ -107,7 +110,11 @@ pub async fn run(cmd: EnquiriesCommand) -> anyhow::Result<u8> {
                 match pull {
                     Ok(p) => println!(
                         "pulled   {:<16} {} page(s): {} new, {} already known, {} refused",
-                        p.platform, p.pages, p.stored, p.duplicates, p.refused.len()
+                        p.platform,
+                        p.pages,
+                        p.stored,
+                        p.duplicates,
+                        p.refused.len()
                     ),
                     Err(e) => println!("pull failed: {e}"),
                 }
@@ -119,10 +126,16 @@ pub async fn run(cmd: EnquiriesCommand) -> anyhow::Result<u8> {
                     d.delivered,
                     d.retried,
                     d.dead,
-                    d.held.as_deref().map(|h| format!(" ({h})")).unwrap_or_default()
+                    d.held
+                        .as_deref()
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default()
                 );
             }
-            println!("retention: personal data of {} enquiry(ies) deleted", report.purged);
+            println!(
+                "retention: personal data of {} enquiry(ies) deleted",
+                report.purged
+            );
             Ok(EXIT_OK)
         }
         EnquiriesCommand::List(args) => {
@@ -142,8 +155,9 @@ pub async fn run(cmd: EnquiriesCommand) -> anyhow::Result<u8> {
                             v["customer"] = serde_json::Value::Null;
                             v["message"] = serde_json::Value::Null;
                         }
-                        v["deliveries"] = serde_json::to_value(store.deliveries_of(e.id).unwrap_or_default())
-                            .expect("jobs serialise");
+                        v["deliveries"] =
+                            serde_json::to_value(store.deliveries_of(e.id).unwrap_or_default())
+                                .expect("jobs serialise");
                         v
                     })
                     .collect();
@@ -167,7 +181,11 @@ pub async fn run(cmd: EnquiriesCommand) -> anyhow::Result<u8> {
                     e.stock_id.as_deref().unwrap_or("-"),
                     e.via,
                     deliveries,
-                    if e.purged_at.is_some() { " (personal data deleted)" } else { "" }
+                    if e.purged_at.is_some() {
+                        " (personal data deleted)"
+                    } else {
+                        ""
+                    }
                 );
                 if args.personal_data {
                     if let Some(c) = &e.customer {

@@ -265,7 +265,11 @@ pub fn validate(
                     ));
                 }
             }
-            if m.from.get_ref().parse::<lettre::message::Mailbox>().is_err() {
+            if m.from
+                .get_ref()
+                .parse::<lettre::message::Mailbox>()
+                .is_err()
+            {
                 return Err(err(
                     m.from.span(),
                     format!("crm[{i}].email.from"),
@@ -370,8 +374,10 @@ email = { to = ["sales@dealer.example"], from = "Forecourt <leads@dealer.example
             "[[crm]]\nid = \"m\"\nplugin = \"adf-crm\"\nemail = { to = [\"a@b.example\"], from = \"a@b.example\", smtp_host = \"127.0.0.1\", security = \"none\", smtp_port = 2525 }\n",
         )
         .is_ok());
-        let err = parse("[enquiries]\nwebhook = { listen = \"nowhere\", platforms = [\"autotrader\"] }\n")
-            .unwrap_err();
+        let err = parse(
+            "[enquiries]\nwebhook = { listen = \"nowhere\", platforms = [\"autotrader\"] }\n",
+        )
+        .unwrap_err();
         assert_eq!(err.key, "enquiries.webhook.listen");
     }
 }

@@ -75,7 +75,9 @@ pub fn lead(
     let Some(customer) = enquiry.customer.clone() else {
         return Err(DeliveryOutcome::Dead {
             class: "permanent".into(),
-            message: "the enquiry's personal data was deleted (retention) before it could be delivered".into(),
+            message:
+                "the enquiry's personal data was deleted (retention) before it could be delivered"
+                    .into(),
         });
     };
     Ok(Lead {
@@ -275,7 +277,12 @@ mod tests {
             part_exchange: None,
             cost_price: None,
         });
-        let person = Person { name: Some("Zyxwv Buyer".into()), email: None, phone: None, address: None };
+        let person = Person {
+            name: Some("Zyxwv Buyer".into()),
+            email: None,
+            phone: None,
+            address: None,
+        };
         let lead = lead(&stored(Some(person)), Some(vehicle.clone()), false).unwrap();
         let v = lead.vehicle.as_ref().unwrap();
         assert!(v.hub_only.is_none());
@@ -287,6 +294,9 @@ mod tests {
 
     #[test]
     fn a_purged_enquiry_is_dead_lettered() {
-        assert!(matches!(lead(&stored(None), None, false), Err(DeliveryOutcome::Dead { .. })));
+        assert!(matches!(
+            lead(&stored(None), None, false),
+            Err(DeliveryOutcome::Dead { .. })
+        ));
     }
 }

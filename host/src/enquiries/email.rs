@@ -100,9 +100,10 @@ impl Mailer {
             .port(self.settings.port())
             .tls(tls)
             .timeout(Some(Duration::from_secs(self.settings.timeout_secs)));
-        if let (Some(user), Some(password)) =
-            (&self.settings.username_secret, &self.settings.password_secret)
-        {
+        if let (Some(user), Some(password)) = (
+            &self.settings.username_secret,
+            &self.settings.password_secret,
+        ) {
             let value = |name: &str| {
                 self.secrets.get(&self.target, name).ok_or_else(|| {
                     error(
@@ -124,12 +125,13 @@ impl Mailer {
 
     /// Send one lead's document. `uid` becomes the Message-ID, so a CRM
     /// that de-duplicates on it sees a retried send as the same message.
-    pub async fn send(&self, uid: &str, subject: &str, document: &Document) -> Result<(), PluginError> {
-        let domain = self
-            .from
-            .email
-            .domain()
-            .to_string();
+    pub async fn send(
+        &self,
+        uid: &str,
+        subject: &str,
+        document: &Document,
+    ) -> Result<(), PluginError> {
+        let domain = self.from.email.domain().to_string();
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(subject)
@@ -140,9 +142,12 @@ impl Mailer {
         let part = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(document.body.clone());
-        let mut message = builder
-            .singlepart(part)
-            .map_err(|e| error(ErrorClass::Permanent, format!("cannot build the message: {e}")))?;
+        let mut message = builder.singlepart(part).map_err(|e| {
+            error(
+                ErrorClass::Permanent,
+                format!("cannot build the message: {e}"),
+            )
+        })?;
         // Machine-readable hints for a CRM's mail parser.
         message.headers_mut().insert_raw(HeaderValue::new(
             HeaderName::new_from_ascii_str("X-Forecourt-Enquiry"),

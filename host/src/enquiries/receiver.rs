@@ -136,16 +136,26 @@ async fn answer(state: &ReceiverState, request: Request<Incoming>) -> Response<F
     let segments: Vec<&str> = parts.uri.path().trim_matches('/').split('/').collect();
     let platform = match segments.as_slice() {
         ["enquiries", platform] if !platform.is_empty() => platform.to_string(),
-        _ => return refuse(StatusCode::NOT_FOUND, "no such endpoint; POST /enquiries/<platform>"),
+        _ => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; POST /enquiries/<platform>",
+            )
+        }
     };
     if parts.method != Method::POST {
         let mut r = refuse(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-        r.headers_mut()
-            .insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("POST"));
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("POST"),
+        );
         return r;
     }
     if !state.platforms.contains(&platform) {
-        return refuse(StatusCode::NOT_FOUND, format!("platform `{platform}` does not push enquiries here"));
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!("platform `{platform}` does not push enquiries here"),
+        );
     }
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -156,7 +166,10 @@ async fn answer(state: &ReceiverState, request: Request<Incoming>) -> Response<F
     };
     let Some(secret) = state.secrets.get(&platform, SECRET_NAME) else {
         tracing::error!(platform = %platform, secret = SECRET_NAME, "Enquiry push refused: the signing secret is not configured.");
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "the hub has no signing secret for this platform yet");
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the hub has no signing secret for this platform yet",
+        );
     };
     let header = parts
         .headers
@@ -170,7 +183,12 @@ async fn answer(state: &ReceiverState, request: Request<Incoming>) -> Response<F
         now,
         state.tolerance_secs,
     )
-    .and_then(|v| state.replays.accept(&v, now, state.tolerance_secs).map(|()| v));
+    .and_then(|v| {
+        state
+            .replays
+            .accept(&v, now, state.tolerance_secs)
+            .map(|()| v)
+    });
     let verified = match verified {
         Ok(v) => v,
         Err(e) => {
@@ -182,10 +200,14 @@ async fn answer(state: &ReceiverState, request: Request<Incoming>) -> Response<F
         Ok(e) => e,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    match state
-        .store
-        .store_enquiries(&platform, Via::Push, &enquiries, None, &state.targets, now_ms())
-    {
+    match state.store.store_enquiries(
+        &platform,
+        Via::Push,
+        &enquiries,
+        None,
+        &state.targets,
+        now_ms(),
+    ) {
         Ok(ingest) => {
             tracing::info!(platform = %platform, stored = ingest.stored, duplicates = ingest.duplicates, "Enquiries pushed.");
             reply(
@@ -197,7 +219,10 @@ async fn answer(state: &ReceiverState, request: Request<Incoming>) -> Response<F
             tracing::error!(platform = %platform, error = %e, "Enquiry push could not be stored.");
             // The sender retries (perhaps the identical request): let it in.
             state.replays.forget(&verified);
-            refuse(StatusCode::SERVICE_UNAVAILABLE, "the hub could not store the push; send it again")
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the hub could not store the push; send it again",
+            )
         }
     }
 }

@@ -124,7 +124,11 @@ impl EnquiryService {
         for (i, raw) in config.crm.iter().enumerate() {
             let id = raw.id.get_ref().clone();
             let plugin = runtime
-                .load(&config.plugin_path(raw.plugin.get_ref()), None, raw.grants.clone())
+                .load(
+                    &config.plugin_path(raw.plugin.get_ref()),
+                    None,
+                    raw.grants.clone(),
+                )
                 .with_context(|| format!("crm[{i}] `{id}`"))?;
             anyhow::ensure!(
                 plugin.world() == World::Crm,
@@ -206,7 +210,10 @@ impl EnquiryService {
 
     /// Start the signed webhook, if configured; `listen` overrides the
     /// configured address (tests use port 0).
-    pub async fn start_receiver(&self, listen: Option<SocketAddr>) -> anyhow::Result<Option<Receiver>> {
+    pub async fn start_receiver(
+        &self,
+        listen: Option<SocketAddr>,
+    ) -> anyhow::Result<Option<Receiver>> {
         let Some(w) = &self.webhook else {
             return Ok(None);
         };
@@ -279,7 +286,8 @@ impl EnquiryService {
                         crm_ref: Some(crm_ref),
                     },
                     Err(error) => {
-                        let (outcome, pause_now) = deliver::outcome_of(target, &job, &error, &mut rng);
+                        let (outcome, pause_now) =
+                            deliver::outcome_of(target, &job, &error, &mut rng);
                         if pause_now {
                             pause = Some(crate::pii::redact(&error.message).0);
                         }
@@ -345,9 +353,13 @@ impl EnquiryService {
             if now >= next_pull {
                 for (source, result) in self.pulls.iter().zip(self.pull_all().await) {
                     match result {
-                        Ok(s) if s.stored > 0 => tracing::info!(platform = %source.platform, stored = s.stored, duplicates = s.duplicates, "Enquiries pulled."),
+                        Ok(s) if s.stored > 0 => {
+                            tracing::info!(platform = %source.platform, stored = s.stored, duplicates = s.duplicates, "Enquiries pulled.")
+                        }
                         Ok(_) => {}
-                        Err(error) => tracing::error!(platform = %source.platform, error = %error, "Enquiry pull failed; trying again next interval."),
+                        Err(error) => {
+                            tracing::error!(platform = %source.platform, error = %error, "Enquiry pull failed; trying again next interval.")
+                        }
                     }
                 }
                 next_pull = now + self.pull_interval;
@@ -360,12 +372,18 @@ impl EnquiryService {
             if now >= next_purge {
                 match self.purge(now_ms()) {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(enquiries = n, "Personal data of old enquiries deleted (retention)."),
-                    Err(error) => tracing::error!(error = %error, "Enquiry retention failed; trying again."),
+                    Ok(n) => tracing::info!(
+                        enquiries = n,
+                        "Personal data of old enquiries deleted (retention)."
+                    ),
+                    Err(error) => {
+                        tracing::error!(error = %error, "Enquiry retention failed; trying again.")
+                    }
                 }
                 next_purge = now + Duration::from_secs(3600);
             }
-            let mut wait = Duration::from_secs(1).min(next_pull.saturating_duration_since(tokio::time::Instant::now()));
+            let mut wait = Duration::from_secs(1)
+                .min(next_pull.saturating_duration_since(tokio::time::Instant::now()));
             for target in &self.targets {
                 if let Ok(Some(at)) = self.store.next_delivery_at(&target.id) {
                     wait = wait.min(Duration::from_millis((at - now_ms()).max(0) as u64));

@@ -56,9 +56,15 @@ fn operator() -> String {
     )
 }
 
-fn pricing(config: &crate::config::RawConfig) -> anyhow::Result<(Pricing, Arc<crate::store::SqliteStore>)> {
+fn pricing(
+    config: &crate::config::RawConfig,
+) -> anyhow::Result<(Pricing, Arc<crate::store::SqliteStore>)> {
     let store = crate::app::open_store(config)?;
-    let settings = config.pricing.as_ref().map(|p| p.settings()).unwrap_or_default();
+    let settings = config
+        .pricing
+        .as_ref()
+        .map(|p| p.settings())
+        .unwrap_or_default();
     Ok((Pricing::new(settings, store.clone(), store.clone()), store))
 }
 
@@ -69,10 +75,13 @@ pub async fn run(cmd: PricingCommand) -> anyhow::Result<u8> {
             let (pricing, _) = pricing(&config.load()?)?;
             let rows = pricing.preview(now_ms())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&serde_json::json!({
-                    "settings": pricing.settings(),
-                    "vehicles": rows,
-                }))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "settings": pricing.settings(),
+                        "vehicles": rows,
+                    }))?
+                );
                 return Ok(EXIT_OK);
             }
             if rows.is_empty() {
@@ -83,11 +92,21 @@ pub async fn run(cmd: PricingCommand) -> anyhow::Result<u8> {
                 "stock", "vehicle", "days", "DMS", "advertised", "due now"
             );
             for r in &rows {
-                let days = r.days_in_stock.map(|d| d.to_string()).unwrap_or_else(|| "?".into());
-                let advertised = r.advertised_minor.map(|a| money(a, &r.currency)).unwrap_or_else(|| "-".into());
+                let days = r
+                    .days_in_stock
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "?".into());
+                let advertised = r
+                    .advertised_minor
+                    .map(|a| money(a, &r.currency))
+                    .unwrap_or_else(|| "-".into());
                 let next = match (&r.next, r.pinned_minor) {
                     (_, Some(p)) => format!("pinned at {}", money(p, &r.currency)),
-                    (Some(n), None) if n.in_days == 0 => format!("{}% now → {}", n.percent, money(n.price_after_minor, &r.currency)),
+                    (Some(n), None) if n.in_days == 0 => format!(
+                        "{}% now → {}",
+                        n.percent,
+                        money(n.price_after_minor, &r.currency)
+                    ),
                     (Some(n), None) => format!(
                         "{}% in {} day(s) → {}{}",
                         n.percent,
@@ -124,7 +143,11 @@ pub async fn run(cmd: PricingCommand) -> anyhow::Result<u8> {
             println!(
                 "{}: {} at {}; every platform gets it at the next sync",
                 args.stock_id,
-                if args.unpin { "unpinned, advertised" } else { "pinned" },
+                if args.unpin {
+                    "unpinned, advertised"
+                } else {
+                    "pinned"
+                },
                 money(state.advertised_minor, &state.currency)
             );
             Ok(EXIT_OK)
@@ -138,7 +161,11 @@ pub async fn run(cmd: PricingCommand) -> anyhow::Result<u8> {
             );
             Ok(EXIT_OK)
         }
-        PricingCommand::History { config, stock_id, json } => {
+        PricingCommand::History {
+            config,
+            stock_id,
+            json,
+        } => {
             let (_, store) = pricing(&config.load()?)?;
             let rows = store.price_history(Some(&stock_id))?;
             if json {
@@ -150,8 +177,14 @@ pub async fn run(cmd: PricingCommand) -> anyhow::Result<u8> {
                 return Ok(EXIT_RUNTIME);
             }
             for r in rows {
-                let at = jiff::Timestamp::from_millisecond(r.at).map(|t| t.to_string()).unwrap_or_default();
-                println!("{at}  {:>10}  {}", money(r.price_minor, &r.currency), r.reason);
+                let at = jiff::Timestamp::from_millisecond(r.at)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{at}  {:>10}  {}",
+                    money(r.price_minor, &r.currency),
+                    r.reason
+                );
             }
             Ok(EXIT_OK)
         }

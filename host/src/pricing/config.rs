@@ -98,7 +98,11 @@ impl RawPricing {
                     .percent_of_dms_price
                     .as_ref()
                     .map(|p| (p.get_ref() * 100.0).round() as u32),
-                over_cost_minor: self.floor.min_margin_over_cost.as_ref().map(|m| m.get_ref() * 100),
+                over_cost_minor: self
+                    .floor
+                    .min_margin_over_cost
+                    .as_ref()
+                    .map(|m| m.get_ref() * 100),
                 minimum_minor: self.floor.minimum.as_ref().map(|m| m.get_ref() * 100),
             },
             sweep_interval: std::time::Duration::from_secs(*self.sweep_interval_secs.get_ref()),
@@ -121,31 +125,58 @@ pub fn validate(config: &RawConfig, text: &str, file: &str) -> Result<(), Config
     for (i, r) in p.rules.iter().enumerate() {
         let d = *r.after_days.get_ref();
         if !(1..=3650).contains(&d) {
-            return Err(err(r.after_days.span(), format!("pricing.rules[{i}].after_days"), format!("is {d}; allowed 1 to 3650 days")));
+            return Err(err(
+                r.after_days.span(),
+                format!("pricing.rules[{i}].after_days"),
+                format!("is {d}; allowed 1 to 3650 days"),
+            ));
         }
         if !days.insert(d) {
-            return Err(err(r.after_days.span(), format!("pricing.rules[{i}].after_days"), format!("{d} days is used by two rules")));
+            return Err(err(
+                r.after_days.span(),
+                format!("pricing.rules[{i}].after_days"),
+                format!("{d} days is used by two rules"),
+            ));
         }
         let pct = *r.percent.get_ref();
         if !(0.01..=50.0).contains(&pct) {
-            return Err(err(r.percent.span(), format!("pricing.rules[{i}].percent"), format!("is {pct}; a reduction from 0.01 to 50 percent")));
+            return Err(err(
+                r.percent.span(),
+                format!("pricing.rules[{i}].percent"),
+                format!("is {pct}; a reduction from 0.01 to 50 percent"),
+            ));
         }
     }
     if let Some(pct) = &p.floor.percent_of_dms_price {
         if !(0.0..=100.0).contains(pct.get_ref()) {
-            return Err(err(pct.span(), "pricing.floor.percent_of_dms_price".into(), format!("is {}; from 0 to 100", pct.get_ref())));
+            return Err(err(
+                pct.span(),
+                "pricing.floor.percent_of_dms_price".into(),
+                format!("is {}; from 0 to 100", pct.get_ref()),
+            ));
         }
     }
-    for (key, value) in [("min_margin_over_cost", &p.floor.min_margin_over_cost), ("minimum", &p.floor.minimum)] {
+    for (key, value) in [
+        ("min_margin_over_cost", &p.floor.min_margin_over_cost),
+        ("minimum", &p.floor.minimum),
+    ] {
         if let Some(v) = value {
             if !(0..=10_000_000).contains(v.get_ref()) {
-                return Err(err(v.span(), format!("pricing.floor.{key}"), format!("is {}; pounds from 0 to 10,000,000", v.get_ref())));
+                return Err(err(
+                    v.span(),
+                    format!("pricing.floor.{key}"),
+                    format!("is {}; pounds from 0 to 10,000,000", v.get_ref()),
+                ));
             }
         }
     }
     let sweep = *p.sweep_interval_secs.get_ref();
     if !(60..=86_400).contains(&sweep) {
-        return Err(err(p.sweep_interval_secs.span(), "pricing.sweep_interval_secs".into(), format!("is {sweep}; allowed 60 to 86400")));
+        return Err(err(
+            p.sweep_interval_secs.span(),
+            "pricing.sweep_interval_secs".into(),
+            format!("is {sweep}; allowed 60 to 86400"),
+        ));
     }
     Ok(())
 }
@@ -172,8 +203,15 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_key() {
-        let e = RawConfig::parse("[pricing]\nrules = [{ after_days = 30, percent = 80 }]\n", "f.toml").unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), ("pricing.rules[0].percent", Some(2)));
+        let e = RawConfig::parse(
+            "[pricing]\nrules = [{ after_days = 30, percent = 80 }]\n",
+            "f.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("pricing.rules[0].percent", Some(2))
+        );
         let e = RawConfig::parse("[pricing]\nrules = [{ after_days = 30, percent = 2 }, { after_days = 30, percent = 1 }]\n", "f.toml").unwrap_err();
         assert!(e.message.contains("used by two rules"), "{e}");
         let e = RawConfig::parse("[pricing]\nrounding = \"99\"\n", "f.toml").unwrap_err();

@@ -154,10 +154,16 @@ mod tests {
     fn endings_round_down_and_up() {
         assert_eq!(Rounding::Ninety5.down(12_735 * POUND), Some(12_695 * POUND));
         assert_eq!(Rounding::Ninety5.down(12_695 * POUND), Some(12_695 * POUND));
-        assert_eq!(Rounding::Ninety5.down(12_694 * POUND + 99), Some(12_595 * POUND));
+        assert_eq!(
+            Rounding::Ninety5.down(12_694 * POUND + 99),
+            Some(12_595 * POUND)
+        );
         assert_eq!(Rounding::Nine95.down(12_735 * POUND), Some(11_995 * POUND));
         assert_eq!(Rounding::Nine95.down(12_995 * POUND), Some(12_995 * POUND));
-        assert_eq!(Rounding::Pounds.down(12_735 * POUND + 40), Some(12_735 * POUND));
+        assert_eq!(
+            Rounding::Pounds.down(12_735 * POUND + 40),
+            Some(12_735 * POUND)
+        );
         assert_eq!(Rounding::Ninety5.down(90 * POUND), None);
         assert_eq!(Rounding::Ninety5.up(12_301 * POUND), 12_395 * POUND);
         assert_eq!(Rounding::Ninety5.up(12_395 * POUND), 12_395 * POUND);
@@ -170,13 +176,37 @@ mod tests {
     fn two_percent_twice_with_95_endings() {
         // £12,995 → 2% is £12,735.10 → £12,695; again → £12,441.10 → £12,395.
         let first = reduce(12_995 * POUND, 200, 0, Rounding::Ninety5);
-        assert_eq!(first, Reduction { price_minor: 12_695 * POUND, held_at_floor: false });
+        assert_eq!(
+            first,
+            Reduction {
+                price_minor: 12_695 * POUND,
+                held_at_floor: false
+            }
+        );
         let second = reduce(first.price_minor, 200, 0, Rounding::Ninety5);
         assert_eq!(second.price_minor, 12_395 * POUND);
-        let steps = [Step { after_days: 30, basis_points: 200 }, Step { after_days: 45, basis_points: 200 }];
-        assert_eq!(advertised(12_995 * POUND, &steps, 0, 2, 0, Rounding::Ninety5), 12_395 * POUND);
-        assert_eq!(advertised(12_995 * POUND, &steps, 1, 2, 0, Rounding::Ninety5), 12_695 * POUND);
-        assert_eq!(advertised(12_995 * POUND, &steps, 0, 0, 0, Rounding::Ninety5), 12_995 * POUND);
+        let steps = [
+            Step {
+                after_days: 30,
+                basis_points: 200,
+            },
+            Step {
+                after_days: 45,
+                basis_points: 200,
+            },
+        ];
+        assert_eq!(
+            advertised(12_995 * POUND, &steps, 0, 2, 0, Rounding::Ninety5),
+            12_395 * POUND
+        );
+        assert_eq!(
+            advertised(12_995 * POUND, &steps, 1, 2, 0, Rounding::Ninety5),
+            12_695 * POUND
+        );
+        assert_eq!(
+            advertised(12_995 * POUND, &steps, 0, 0, 0, Rounding::Ninety5),
+            12_995 * POUND
+        );
     }
 
     #[test]
@@ -184,20 +214,44 @@ mod tests {
         // The reduction would go to £12,695; the floor is £12,700: the
         // lowest 95-ending at or above it (£12,795) is still a reduction.
         let r = reduce(12_995 * POUND, 200, 12_700 * POUND, Rounding::Ninety5);
-        assert_eq!(r, Reduction { price_minor: 12_795 * POUND, held_at_floor: true });
+        assert_eq!(
+            r,
+            Reduction {
+                price_minor: 12_795 * POUND,
+                held_at_floor: true
+            }
+        );
         // With 995 endings there is none between £12,700 and £12,995: no change.
         let r = reduce(12_995 * POUND, 200, 12_700 * POUND, Rounding::Nine95);
-        assert_eq!(r, Reduction { price_minor: 12_995 * POUND, held_at_floor: true });
+        assert_eq!(
+            r,
+            Reduction {
+                price_minor: 12_995 * POUND,
+                held_at_floor: true
+            }
+        );
         // Already at the floor: no change.
         let r = reduce(12_795 * POUND, 200, 12_795 * POUND, Rounding::Ninety5);
-        assert_eq!(r, Reduction { price_minor: 12_795 * POUND, held_at_floor: true });
+        assert_eq!(
+            r,
+            Reduction {
+                price_minor: 12_795 * POUND,
+                held_at_floor: true
+            }
+        );
         // The result never goes below the floor, whatever the numbers.
         for price in (1_000..30_000).step_by(37) {
             for floor in [0, 500, 5_000, 9_950, 20_000] {
                 for rounding in [Rounding::Pounds, Rounding::Ninety5, Rounding::Nine95] {
                     let r = reduce(price * POUND, 200, floor * POUND, rounding);
-                    assert!(r.price_minor <= price * POUND, "{price} {floor} {rounding:?}");
-                    assert!(r.price_minor >= (floor * POUND).min(price * POUND), "{price} {floor} {rounding:?}");
+                    assert!(
+                        r.price_minor <= price * POUND,
+                        "{price} {floor} {rounding:?}"
+                    );
+                    assert!(
+                        r.price_minor >= (floor * POUND).min(price * POUND),
+                        "{price} {floor} {rounding:?}"
+                    );
                 }
             }
         }
@@ -205,8 +259,15 @@ mod tests {
 
     #[test]
     fn floors_take_the_highest_limit() {
-        let f = Floor { of_dms_basis_points: Some(9_000), over_cost_minor: Some(500 * POUND), minimum_minor: Some(1_000 * POUND) };
-        assert_eq!(f.for_vehicle(10_000 * POUND, Some(9_700 * POUND)), 10_200 * POUND);
+        let f = Floor {
+            of_dms_basis_points: Some(9_000),
+            over_cost_minor: Some(500 * POUND),
+            minimum_minor: Some(1_000 * POUND),
+        };
+        assert_eq!(
+            f.for_vehicle(10_000 * POUND, Some(9_700 * POUND)),
+            10_200 * POUND
+        );
         assert_eq!(f.for_vehicle(10_000 * POUND, None), 9_000 * POUND);
         assert_eq!(f.for_vehicle(800 * POUND, None), 1_000 * POUND);
         assert_eq!(Floor::default().for_vehicle(10_000 * POUND, Some(1)), 0);
@@ -216,12 +277,21 @@ mod tests {
     fn tiny_reductions_do_not_move_a_price_up() {
         // 0.1% of £12,995 is £13: rounding down to 95 gives £12,895 (below), fine;
         // with pounds rounding, £12,982.
-        assert_eq!(reduce(12_995 * POUND, 10, 0, Rounding::Pounds).price_minor, 12_982 * POUND);
+        assert_eq!(
+            reduce(12_995 * POUND, 10, 0, Rounding::Pounds).price_minor,
+            12_982 * POUND
+        );
         // A price already on the ending with a reduction that rounds back up never increases.
         let r = reduce(95 * POUND, 1, 0, Rounding::Ninety5);
         assert!(r.price_minor <= 95 * POUND);
         // A cheap vehicle is never reduced to nothing.
         let r = reduce(50 * POUND, 200, 0, Rounding::Ninety5);
-        assert_eq!(r, Reduction { price_minor: 50 * POUND, held_at_floor: true });
+        assert_eq!(
+            r,
+            Reduction {
+                price_minor: 50 * POUND,
+                held_at_floor: true
+            }
+        );
     }
 }

@@ -9,9 +9,9 @@
 
 use crate::contract::World;
 use crate::manifest::Manifest;
-use crate::runtime::bindings::platform::{ListingPlatform, ListingPlatformPre};
 use crate::runtime::bindings::crm::{Crm, CrmPre};
 use crate::runtime::bindings::enricher::{Enricher, EnricherPre};
+use crate::runtime::bindings::platform::{ListingPlatform, ListingPlatformPre};
 use crate::runtime::bindings::source::{DmsSource, DmsSourcePre};
 use crate::runtime::bindings::{
     crm_api as c, enricher_api as e, platform_api as p, source_api as s, types,
@@ -698,17 +698,15 @@ impl Plugin {
         let out = self
             .call("deliver", |b, store, _| match b {
                 Bindings::Crm(b) => Some(Box::pin(
-                    b.forecourt_plugin_leads().call_deliver(store, config, leads),
+                    b.forecourt_plugin_leads()
+                        .call_deliver(store, config, leads),
                 )),
                 _ => None,
             })
             .await?;
         if let Ok(results) = &out {
             if let Some(r) = results.iter().find(|r| !leads.iter().any(|l| l.id == r.id)) {
-                return Err(self.invalid(
-                    "deliver",
-                    format!("result for unknown lead `{}`", r.id),
-                ));
+                return Err(self.invalid("deliver", format!("result for unknown lead `{}`", r.id)));
             }
         }
         Ok(out)
@@ -719,9 +717,9 @@ impl Plugin {
     /// `describe` of an enricher.
     pub async fn enricher_info(&self) -> Result<e::EnricherInfo, CallError> {
         self.call("describe", |b, store, _| match b {
-            Bindings::Enricher(b) => {
-                Some(Box::pin(b.forecourt_plugin_enrichment().call_describe(store)))
-            }
+            Bindings::Enricher(b) => Some(Box::pin(
+                b.forecourt_plugin_enrichment().call_describe(store),
+            )),
             _ => None,
         })
         .await

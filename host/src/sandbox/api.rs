@@ -516,9 +516,10 @@ fn control(state: &Arc<State>, op: ControlOp, call: &Call<'_>) -> Reply {
                     StatusCode::NOT_FOUND,
                     format!("unknown advertiser {}", new.advertiser_id),
                 ),
-                Err(super::enquiries::EnquiryError::UnknownStock) => {
-                    Reply::error(StatusCode::NOT_FOUND, "no live stock item with that id or reference")
-                }
+                Err(super::enquiries::EnquiryError::UnknownStock) => Reply::error(
+                    StatusCode::NOT_FOUND,
+                    "no live stock item with that id or reference",
+                ),
                 Err(super::enquiries::EnquiryError::Invalid(message)) => {
                     Reply::error(StatusCode::BAD_REQUEST, message)
                 }
@@ -526,7 +527,10 @@ fn control(state: &Arc<State>, op: ControlOp, call: &Call<'_>) -> Reply {
         }
         ControlOp::Enquiries => match call.query.get("advertiserId") {
             Some(advertiser) => Reply::json(StatusCode::OK, lock(&state.enquiries).all(advertiser)),
-            None => Reply::invalid(vec![Warning::error("advertiserId", "query parameter is required")]),
+            None => Reply::invalid(vec![Warning::error(
+                "advertiserId",
+                "query parameter is required",
+            )]),
         },
         ControlOp::Stats => Reply::json(StatusCode::OK, &*lock(&state.stats)),
         ControlOp::GetFaults => Reply::json(StatusCode::OK, state.faults()),

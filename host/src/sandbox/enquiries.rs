@@ -86,10 +86,14 @@ impl Enquiries {
     ) -> Result<Value, EnquiryError> {
         let kind = new.r#type.clone().unwrap_or_else(|| "EMAIL".into());
         if !["EMAIL", "CALLBACK", "VIDEO_VIEWING", "PART_EXCHANGE"].contains(&kind.as_str()) {
-            return Err(EnquiryError::Invalid(format!("type `{kind}` is not EMAIL, CALLBACK, VIDEO_VIEWING or PART_EXCHANGE")));
+            return Err(EnquiryError::Invalid(format!(
+                "type `{kind}` is not EMAIL, CALLBACK, VIDEO_VIEWING or PART_EXCHANGE"
+            )));
         }
         if new.buyer.email.is_none() && new.buyer.phone.is_none() {
-            return Err(EnquiryError::Invalid("buyer needs an email or a phone".into()));
+            return Err(EnquiryError::Invalid(
+                "buyer needs an email or a phone".into(),
+            ));
         }
         self.sequence += 1;
         let enquiry = json!({
@@ -119,8 +123,17 @@ impl Enquiries {
 
     /// Up to `page_size` enquiries after cursor `after` (a sequence number),
     /// the cursor to continue from, and whether more are waiting.
-    pub(crate) fn page(&self, advertiser: &str, after: u64, page_size: usize) -> (Vec<Value>, u64, bool) {
-        let all = self.by_advertiser.get(advertiser).map(Vec::as_slice).unwrap_or(&[]);
+    pub(crate) fn page(
+        &self,
+        advertiser: &str,
+        after: u64,
+        page_size: usize,
+    ) -> (Vec<Value>, u64, bool) {
+        let all = self
+            .by_advertiser
+            .get(advertiser)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let newer: Vec<&Value> = all
             .iter()
             .filter(|e| e["sequence"].as_u64().unwrap_or(0) > after)
@@ -135,7 +148,10 @@ impl Enquiries {
 
     /// Every enquiry of an advertiser.
     pub(crate) fn all(&self, advertiser: &str) -> Vec<Value> {
-        self.by_advertiser.get(advertiser).cloned().unwrap_or_default()
+        self.by_advertiser
+            .get(advertiser)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Forget everything.
@@ -190,8 +206,13 @@ pub(crate) async fn push(webhook: EnquiryWebhook, body: Value) -> bool {
 async fn post(url: &str, signature: &str, body: Vec<u8>) -> anyhow::Result<u16> {
     use http_body_util::{BodyExt, Full};
     let uri: hyper::Uri = url.parse()?;
-    anyhow::ensure!(uri.scheme_str() == Some("http"), "the sandbox pushes over plain http only");
-    let host = uri.host().ok_or_else(|| anyhow::anyhow!("no host in {url}"))?;
+    anyhow::ensure!(
+        uri.scheme_str() == Some("http"),
+        "the sandbox pushes over plain http only"
+    );
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow::anyhow!("no host in {url}"))?;
     let port = uri.port_u16().unwrap_or(80);
     let stream = tokio::net::TcpStream::connect((host, port)).await?;
     let (mut sender, conn) =
@@ -202,7 +223,11 @@ async fn post(url: &str, signature: &str, body: Vec<u8>) -> anyhow::Result<u16> 
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(crate::webhook_signature::DEFAULT_HEADER, signature)
         .body(Full::new(bytes::Bytes::from(body)))?;
-    let response = tokio::time::timeout(std::time::Duration::from_secs(10), sender.send_request(request)).await??;
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sender.send_request(request),
+    )
+    .await??;
     let status = response.status().as_u16();
     let _ = response.into_body().collect().await;
     Ok(status)
@@ -219,7 +244,11 @@ mod tests {
     fn new(advertiser: &str) -> NewEnquiry {
         NewEnquiry {
             advertiser_id: advertiser.into(),
-            buyer: Buyer { name: Some("Sam Buyer".into()), email: Some("sam@example.com".into()), ..Buyer::default() },
+            buyer: Buyer {
+                name: Some("Sam Buyer".into()),
+                email: Some("sam@example.com".into()),
+                ..Buyer::default()
+            },
             message: Some("Is it still for sale?".into()),
             ..NewEnquiry::default()
         }
@@ -230,7 +259,8 @@ mod tests {
         let mut e = Enquiries::default();
         let now = SystemTime::UNIX_EPOCH;
         for i in 0..5 {
-            e.add(&new("1"), &item(&format!("s{i}"), &format!("R{i}")), now).unwrap();
+            e.add(&new("1"), &item(&format!("s{i}"), &format!("R{i}")), now)
+                .unwrap();
         }
         e.add(&new("2"), &item("x", "X"), now).unwrap();
         let (page, cursor, more) = e.page("1", 0, 2);
@@ -255,18 +285,27 @@ mod tests {
         let mut e = Enquiries::default();
         let mut n = new("1");
         n.buyer = Buyer::default();
-        assert!(matches!(e.add(&n, &item("s", "R"), SystemTime::now()), Err(EnquiryError::Invalid(_))));
+        assert!(matches!(
+            e.add(&n, &item("s", "R"), SystemTime::now()),
+            Err(EnquiryError::Invalid(_))
+        ));
         let mut n = new("1");
         n.r#type = Some("FAX".into());
-        assert!(matches!(e.add(&n, &item("s", "R"), SystemTime::now()), Err(EnquiryError::Invalid(_))));
+        assert!(matches!(
+            e.add(&n, &item("s", "R"), SystemTime::now()),
+            Err(EnquiryError::Invalid(_))
+        ));
     }
 
     #[test]
     fn the_push_body_is_the_forecourt_format() {
         let mut e = Enquiries::default();
-        let added = e.add(&new("1"), &item("abc", "STK-9"), SystemTime::now()).unwrap();
+        let added = e
+            .add(&new("1"), &item("abc", "STK-9"), SystemTime::now())
+            .unwrap();
         let body = push_body(&added);
-        let parsed = crate::enquiries::collect::parse_push(&serde_json::to_vec(&body).unwrap()).unwrap();
+        let parsed =
+            crate::enquiries::collect::parse_push(&serde_json::to_vec(&body).unwrap()).unwrap();
         assert_eq!(parsed[0].platform_enquiry_id, "ENQ-000001");
         assert_eq!(parsed[0].stock_id.as_deref(), Some("STK-9"));
         assert_eq!(parsed[0].remote_id.as_deref(), Some("abc"));

@@ -91,8 +91,8 @@ impl SqliteStore {
             M::up(include_str!("migrations/enquiries.sql")),
             M::up(include_str!("migrations/pricing.sql")),
         ])
-            .to_latest(conn)
-            .map_err(|e| format!("migration failed: {e}"))
+        .to_latest(conn)
+        .map_err(|e| format!("migration failed: {e}"))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {

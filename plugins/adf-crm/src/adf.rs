@@ -16,9 +16,7 @@
 //! `vehicle/id source="VRM"`. Text is escaped; characters XML 1.0 forbids
 //! are dropped.
 
-use forecourt_sdk::{
-    BodyStyle, Condition, Lead, MileageUnit, PluginError, Transmission, Vehicle,
-};
+use forecourt_sdk::{BodyStyle, Condition, Lead, MileageUnit, PluginError, Transmission, Vehicle};
 
 use crate::config::Config;
 
@@ -116,7 +114,11 @@ pub fn iso8601(ms: i64) -> String {
 
 /// Whether `text` is a whole UK postcode ("SK1 1AA", "EC1A1BB").
 pub fn is_uk_postcode(text: &str) -> bool {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
     let b = compact.as_bytes();
     if !(5..=7).contains(&b.len()) {
         return false;
@@ -286,7 +288,11 @@ pub fn render(config: &Config, lead: &Lead) -> Result<String, PluginError> {
         "prospect",
         &[("status", if lead.resend { "resend" } else { "new" })],
     );
-    x.leaf("id", &[("sequence", "1"), ("source", "forecourt")], &lead.id);
+    x.leaf(
+        "id",
+        &[("sequence", "1"), ("source", "forecourt")],
+        &lead.id,
+    );
     x.leaf(
         "id",
         &[("source", config.platform_name(&lead.platform))],
@@ -319,7 +325,11 @@ pub fn render(config: &Config, lead: &Lead) -> Result<String, PluginError> {
     x.leaf("vendorname", &[], &config.dealer.name);
     x.leaf_opt("url", config.dealer.url.as_deref());
     x.open("contact", &[]);
-    x.leaf("name", &[("part", "full"), ("type", "business")], &config.dealer.contact);
+    x.leaf(
+        "name",
+        &[("part", "full"), ("type", "business")],
+        &config.dealer.contact,
+    );
     x.leaf_opt("email", config.dealer.email.as_deref());
     if let Some(p) = &config.dealer.phone {
         x.leaf("phone", &[("type", "voice")], p);
@@ -328,7 +338,11 @@ pub fn render(config: &Config, lead: &Lead) -> Result<String, PluginError> {
     x.close("vendor");
 
     x.open("provider", &[]);
-    x.leaf("name", &[("part", "full"), ("type", "business")], config.platform_name(&lead.platform));
+    x.leaf(
+        "name",
+        &[("part", "full"), ("type", "business")],
+        config.platform_name(&lead.platform),
+    );
     x.leaf("service", &[], "forecourt");
     x.close("provider");
     x.close("prospect");
@@ -342,7 +356,10 @@ mod tests {
 
     #[test]
     fn escapes_and_drops_forbidden_characters() {
-        assert_eq!(escape("A&B <c> \"d\" 'e'\u{7}\tf"), "A&amp;B &lt;c&gt; &quot;d&quot; &apos;e&apos;\tf");
+        assert_eq!(
+            escape("A&B <c> \"d\" 'e'\u{7}\tf"),
+            "A&amp;B &lt;c&gt; &quot;d&quot; &apos;e&apos;\tf"
+        );
     }
 
     #[test]

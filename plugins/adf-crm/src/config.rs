@@ -108,8 +108,15 @@ impl Config {
                 .or_else(|| endpoint.strip_prefix("http://"))
                 .ok_or("endpoint must be an http(s) URL")?;
             let host = rest.split(['/', '?']).next().unwrap_or_default();
-            if host.is_empty() || host.contains('@') || rest.contains('#') || rest.chars().any(char::is_whitespace) {
-                return Err("endpoint must be scheme://host[:port]/path, without credentials or fragment".into());
+            if host.is_empty()
+                || host.contains('@')
+                || rest.contains('#')
+                || rest.chars().any(char::is_whitespace)
+            {
+                return Err(
+                    "endpoint must be scheme://host[:port]/path, without credentials or fragment"
+                        .into(),
+                );
             }
         }
         if config.dealer.name.trim().is_empty() {
@@ -118,7 +125,9 @@ impl Config {
         if config.dealer.email.is_none() && config.dealer.phone.is_none() {
             return Err("dealer needs an email or a phone (ADF vendor/contact)".into());
         }
-        if !["application/x-adf+xml", "application/xml", "text/xml"].contains(&config.content_type.as_str()) {
+        if !["application/x-adf+xml", "application/xml", "text/xml"]
+            .contains(&config.content_type.as_str())
+        {
             return Err(format!(
                 "content_type `{}` is not application/x-adf+xml, application/xml or text/xml",
                 config.content_type

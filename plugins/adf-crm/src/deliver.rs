@@ -54,7 +54,10 @@ pub fn post_for(config: &Config, lead: &Lead) -> Result<Post, PluginError> {
     Ok(Post {
         url,
         headers: vec![
-            ("content-type".into(), format!("{}; charset=utf-8", config.content_type)),
+            (
+                "content-type".into(),
+                format!("{}; charset=utf-8", config.content_type),
+            ),
             ("accept".into(), "application/json, */*".into()),
             ("idempotency-key".into(), lead.id.clone()),
             ("x-forecourt-lead-id".into(), lead.id.clone()),
@@ -112,7 +115,11 @@ fn stops_batch(e: &PluginError) -> bool {
 }
 
 /// Deliver a batch: one result per lead, in order.
-pub fn deliver(config: &Config, leads: &[Lead], transport: &mut dyn Transport) -> Vec<DeliveryResult> {
+pub fn deliver(
+    config: &Config,
+    leads: &[Lead],
+    transport: &mut dyn Transport,
+) -> Vec<DeliveryResult> {
     let mut stop: Option<PluginError> = None;
     leads
         .iter()

@@ -50,7 +50,12 @@ fn cases() -> Vec<(&'static str, Lead)> {
     let mut out = vec![
         (
             "lead_complete_used_car",
-            lead("1", Some(fixtures::base("STK-1")), buyer(), Some("Is it still available? Could I view it on Saturday?")),
+            lead(
+                "1",
+                Some(fixtures::base("STK-1")),
+                buyer(),
+                Some("Is it still available? Could I view it on Saturday?"),
+            ),
         ),
         (
             "lead_no_vehicle",
@@ -61,7 +66,12 @@ fn cases() -> Vec<(&'static str, Lead)> {
             lead(
                 "3",
                 Some(fixtures::base("STK-3")),
-                Person { name: None, email: None, phone: Some("+44 161 496 0000".into()), address: Some("sk1 1aa".into()) },
+                Person {
+                    name: None,
+                    email: None,
+                    phone: Some("+44 161 496 0000".into()),
+                    address: Some("sk1 1aa".into()),
+                },
                 None,
             ),
         ),
@@ -70,7 +80,12 @@ fn cases() -> Vec<(&'static str, Lead)> {
             lead(
                 "4",
                 Some(fixtures::base("STK-4")),
-                Person { name: Some("Zoë O'Brien <Dr>".into()), email: Some("zoe@example.com".into()), phone: None, address: Some("Flat 2\nRose & Crown Yard\nLeeds".into()) },
+                Person {
+                    name: Some("Zoë O'Brien <Dr>".into()),
+                    email: Some("zoe@example.com".into()),
+                    phone: None,
+                    address: Some("Flat 2\nRose & Crown Yard\nLeeds".into()),
+                },
                 Some("Price \"£12,995\" & <finance>?\u{7} 🚗"),
             ),
         ),
@@ -119,18 +134,25 @@ fn content_regex(model: &str) -> String {
 }
 
 fn dtd() -> Dtd {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adf-1.0.dtd")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adf-1.0.dtd"))
+            .unwrap();
     let element = Regex::new(r"<!ELEMENT\s+(\w+)\s+(.*)>").unwrap();
     let attlist = Regex::new(r"<!ATTLIST\s+(\w+)\s+(.*)>").unwrap();
     let enumerated = Regex::new(r"(\w+)\s+\(([^)]*)\)").unwrap();
-    let mut dtd = Dtd { models: HashMap::new(), text_only: vec![], enums: HashMap::new() };
+    let mut dtd = Dtd {
+        models: HashMap::new(),
+        text_only: vec![],
+        enums: HashMap::new(),
+    };
     for line in text.lines() {
         if let Some(c) = element.captures(line) {
             let (name, model) = (c[1].to_string(), c[2].trim().to_string());
             if model.contains("PCDATA") {
                 dtd.text_only.push(name);
             } else {
-                dtd.models.insert(name, Regex::new(&content_regex(&model)).unwrap());
+                dtd.models
+                    .insert(name, Regex::new(&content_regex(&model)).unwrap());
             }
         }
         if let Some(c) = attlist.captures(line) {
@@ -153,9 +175,15 @@ fn validate(dtd: &Dtd, node: roxmltree::Node, path: &str, errors: &mut Vec<Strin
             errors.push(format!("{here}: text-only element has child elements"));
         }
     } else if let Some(model) = dtd.models.get(name) {
-        let sequence: String = children.iter().map(|c| format!("{} ", c.tag_name().name())).collect();
+        let sequence: String = children
+            .iter()
+            .map(|c| format!("{} ", c.tag_name().name()))
+            .collect();
         if !model.is_match(&sequence) {
-            errors.push(format!("{here}: children `{}` do not match the DTD", sequence.trim()));
+            errors.push(format!(
+                "{here}: children `{}` do not match the DTD",
+                sequence.trim()
+            ));
         }
     } else {
         errors.push(format!("{here}: element not declared in the DTD"));
@@ -163,7 +191,11 @@ fn validate(dtd: &Dtd, node: roxmltree::Node, path: &str, errors: &mut Vec<Strin
     for a in node.attributes() {
         if let Some(values) = dtd.enums.get(&(name.to_string(), a.name().to_string())) {
             if !values.iter().any(|v| v == a.value()) {
-                errors.push(format!("{here}@{}: `{}` is not one of {values:?}", a.name(), a.value()));
+                errors.push(format!(
+                    "{here}@{}: `{}` is not one of {values:?}",
+                    a.name(),
+                    a.value()
+                ));
             }
         }
     }
@@ -173,8 +205,12 @@ fn validate(dtd: &Dtd, node: roxmltree::Node, path: &str, errors: &mut Vec<Strin
 }
 
 fn check_against_dtd(xml: &str) -> Vec<String> {
-    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?adf version=\"1.0\"?>\n"), "prolog and ADF processing instruction");
-    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("not well-formed XML: {e}\n{xml}"));
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?adf version=\"1.0\"?>\n"),
+        "prolog and ADF processing instruction"
+    );
+    let doc = roxmltree::Document::parse(xml)
+        .unwrap_or_else(|e| panic!("not well-formed XML: {e}\n{xml}"));
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "adf");
     let mut errors = vec![];
@@ -223,21 +259,50 @@ fn documents_carry_the_lead_and_never_hub_only_data() {
     let xml = adf::render(&config(), &l).unwrap();
     assert!(!xml.contains(&secret_note));
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    let find = |tag: &str| doc.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| n.text()).map(str::to_string);
-    assert_eq!(find("requestdate").as_deref(), Some("2026-11-28T10:15:00+00:00"));
+    let find = |tag: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(tag))
+            .and_then(|n| n.text())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        find("requestdate").as_deref(),
+        Some("2026-11-28T10:15:00+00:00")
+    );
     assert_eq!(find("make").as_deref(), Some("Volkswagen"));
     assert_eq!(find("stock").as_deref(), Some("STK-1"));
-    assert_eq!(find("vendorname").as_deref(), Some("Forecourt Motors & Sons"));
+    assert_eq!(
+        find("vendorname").as_deref(),
+        Some("Forecourt Motors & Sons")
+    );
     assert_eq!(find("postalcode").as_deref(), Some("SK1 1AA"));
-    let vrm = doc.descendants().find(|n| n.has_tag_name("id") && n.attribute("source") == Some("VRM")).unwrap();
+    let vrm = doc
+        .descendants()
+        .find(|n| n.has_tag_name("id") && n.attribute("source") == Some("VRM"))
+        .unwrap();
     assert_eq!(vrm.text(), Some("AB19CDE"));
-    let provider = doc.descendants().find(|n| n.has_tag_name("provider")).unwrap();
-    assert!(provider.descendants().any(|n| n.text() == Some("Auto Trader")));
+    let provider = doc
+        .descendants()
+        .find(|n| n.has_tag_name("provider"))
+        .unwrap();
+    assert!(provider
+        .descendants()
+        .any(|n| n.text() == Some("Auto Trader")));
 }
 
 #[test]
 fn a_lead_without_contact_details_is_refused() {
-    let l = lead("9", None, Person { name: Some("Nobody".into()), email: None, phone: Some("  ".into()), address: None }, None);
+    let l = lead(
+        "9",
+        None,
+        Person {
+            name: Some("Nobody".into()),
+            email: None,
+            phone: Some("  ".into()),
+            address: None,
+        },
+        None,
+    );
     let e = adf::render(&config(), &l).unwrap_err();
     assert_eq!(e.class, ErrorClass::Validation);
     assert_eq!(e.field.as_deref(), Some("customer"));
@@ -266,7 +331,9 @@ struct Fake {
 impl Transport for Fake {
     fn send(&mut self, post: &Post) -> Result<Response, PluginError> {
         self.posts.push(post.clone());
-        self.answers.pop_front().expect("an answer for every request")
+        self.answers
+            .pop_front()
+            .expect("an answer for every request")
     }
     fn elapsed(&self) -> Duration {
         self.elapsed
@@ -276,57 +343,110 @@ impl Transport for Fake {
 fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<Response, PluginError> {
     Ok(Response {
         status,
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         body: body.as_bytes().to_vec(),
     })
 }
 
 fn fake(answers: Vec<Result<Response, PluginError>>) -> Fake {
-    Fake { answers: answers.into(), posts: vec![], elapsed: Duration::ZERO }
+    Fake {
+        answers: answers.into(),
+        posts: vec![],
+        elapsed: Duration::ZERO,
+    }
 }
 
 #[test]
 fn each_lead_is_posted_once_with_its_id() {
-    let leads = vec![lead("1", None, buyer(), None), lead("2", None, buyer(), None), lead("3", None, buyer(), None), lead("4", None, buyer(), None)];
+    let leads = vec![
+        lead("1", None, buyer(), None),
+        lead("2", None, buyer(), None),
+        lead("3", None, buyer(), None),
+        lead("4", None, buyer(), None),
+    ];
     let mut t = fake(vec![
-        answer(201, &[("location", "https://crm.example.com/leads/991")], ""),
+        answer(
+            201,
+            &[("location", "https://crm.example.com/leads/991")],
+            "",
+        ),
         answer(200, &[], r#"{"leadId": 992}"#),
         answer(409, &[], "duplicate"),
         answer(202, &[], ""),
     ]);
     let results = deliver::deliver(&config(), &leads, &mut t);
     let outcomes: Vec<_> = results.iter().map(|r| r.outcome.clone().unwrap()).collect();
-    assert_eq!(outcomes, ["https://crm.example.com/leads/991", "992", "enq-3", "enq-4"]);
+    assert_eq!(
+        outcomes,
+        ["https://crm.example.com/leads/991", "992", "enq-3", "enq-4"]
+    );
     assert_eq!(t.posts.len(), 4);
     let p = &t.posts[0];
     assert_eq!(p.url, "https://crm.example.com/leads");
-    assert!(p.headers.contains(&("content-type".into(), "application/x-adf+xml; charset=utf-8".into())));
-    assert!(p.headers.contains(&("idempotency-key".into(), "enq-1".into())));
-    assert!(!p.headers.iter().any(|(k, _)| k == "authorization"), "credentials are the host's job");
+    assert!(p.headers.contains(&(
+        "content-type".into(),
+        "application/x-adf+xml; charset=utf-8".into()
+    )));
+    assert!(p
+        .headers
+        .contains(&("idempotency-key".into(), "enq-1".into())));
+    assert!(
+        !p.headers.iter().any(|(k, _)| k == "authorization"),
+        "credentials are the host's job"
+    );
     assert!(p.body.contains("<?adf version=\"1.0\"?>"));
 }
 
 #[test]
 fn failures_have_classes_and_auth_or_rate_limits_stop_the_batch() {
-    let leads: Vec<Lead> = (1..=4).map(|i| lead(&i.to_string(), None, buyer(), None)).collect();
+    let leads: Vec<Lead> = (1..=4)
+        .map(|i| lead(&i.to_string(), None, buyer(), None))
+        .collect();
     let mut t = fake(vec![
         answer(503, &[], "busy"),
         answer(400, &[], "lead for jane.buyer@example.com refused"),
         answer(401, &[], ""),
     ]);
     let results = deliver::deliver(&config(), &leads, &mut t);
-    let classes: Vec<ErrorClass> = results.iter().map(|r| r.outcome.clone().unwrap_err().class).collect();
-    assert_eq!(classes, [ErrorClass::Transient, ErrorClass::Validation, ErrorClass::Auth, ErrorClass::Auth]);
+    let classes: Vec<ErrorClass> = results
+        .iter()
+        .map(|r| r.outcome.clone().unwrap_err().class)
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            ErrorClass::Transient,
+            ErrorClass::Validation,
+            ErrorClass::Auth,
+            ErrorClass::Auth
+        ]
+    );
     assert_eq!(t.posts.len(), 3, "the fourth lead is not sent after 401");
-    assert!(results[3].outcome.clone().unwrap_err().message.starts_with("not sent:"));
+    assert!(results[3]
+        .outcome
+        .clone()
+        .unwrap_err()
+        .message
+        .starts_with("not sent:"));
     // The CRM's body may echo the buyer: it is not quoted.
-    assert!(!results[1].outcome.clone().unwrap_err().message.contains("jane"));
+    assert!(!results[1]
+        .outcome
+        .clone()
+        .unwrap_err()
+        .message
+        .contains("jane"));
     let mut t = fake(vec![answer(429, &[("retry-after", "7")], "")]);
     let results = deliver::deliver(&config(), &leads[..2], &mut t);
     let e = results[0].outcome.clone().unwrap_err();
     assert_eq!(e.class, ErrorClass::RateLimited);
     assert_eq!(e.retry_after_ms, Some(7000));
-    assert_eq!(results[1].outcome.clone().unwrap_err().class, ErrorClass::RateLimited);
+    assert_eq!(
+        results[1].outcome.clone().unwrap_err().class,
+        ErrorClass::RateLimited
+    );
 }
 
 #[test]
@@ -334,16 +454,35 @@ fn budget_and_configuration_limits() {
     let leads = vec![lead("1", None, buyer(), None)];
     let mut t = fake(vec![]);
     t.elapsed = Duration::from_secs(20);
-    let e = deliver::deliver(&config(), &leads, &mut t)[0].outcome.clone().unwrap_err();
+    let e = deliver::deliver(&config(), &leads, &mut t)[0]
+        .outcome
+        .clone()
+        .unwrap_err();
     assert_eq!(e.class, ErrorClass::Transient);
     assert!(t.posts.is_empty());
     let mail_only = Config::parse(r#"{"dealer":{"name":"D","email":"s@d.example"}}"#).unwrap();
-    let e = deliver::deliver(&mail_only, &leads, &mut fake(vec![]))[0].outcome.clone().unwrap_err();
+    let e = deliver::deliver(&mail_only, &leads, &mut fake(vec![]))[0]
+        .outcome
+        .clone()
+        .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("config"));
     // A lead that cannot be ADF is a validation failure, not a request.
-    let bad = vec![lead("1", None, Person { name: None, email: None, phone: None, address: None }, None)];
+    let bad = vec![lead(
+        "1",
+        None,
+        Person {
+            name: None,
+            email: None,
+            phone: None,
+            address: None,
+        },
+        None,
+    )];
     let mut t = fake(vec![]);
-    let e = deliver::deliver(&config(), &bad, &mut t)[0].outcome.clone().unwrap_err();
+    let e = deliver::deliver(&config(), &bad, &mut t)[0]
+        .outcome
+        .clone()
+        .unwrap_err();
     assert_eq!(e.class, ErrorClass::Validation);
     assert!(t.posts.is_empty());
 }

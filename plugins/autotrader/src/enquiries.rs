@@ -79,8 +79,8 @@ fn text(item: &Value, path: &[&str]) -> Option<String> {
 fn enquiry(item: &Value) -> Result<Enquiry, String> {
     let id = text(item, &["enquiryId"]).ok_or("no enquiryId")?;
     let created = text(item, &["createdAt"]).ok_or("no createdAt")?;
-    let received_at_ms =
-        rfc3339_ms(&created).ok_or_else(|| format!("createdAt `{created}` is not an RFC 3339 time"))?;
+    let received_at_ms = rfc3339_ms(&created)
+        .ok_or_else(|| format!("createdAt `{created}` is not an RFC 3339 time"))?;
     Ok(Enquiry {
         id,
         stock_id: text(item, &["stock", "externalStockReference"]),
@@ -99,16 +99,29 @@ fn enquiry(item: &Value) -> Result<Enquiry, String> {
 /// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]`.
 pub fn rfc3339_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |from: usize, to: usize| -> Option<i64> {
         let part = s.get(from..to)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
     let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &s[19..];
@@ -118,7 +131,11 @@ pub fn rfc3339_ms(s: &str) -> Option<i64> {
         if digits == 0 {
             return None;
         }
-        let ms: String = frac[..digits].chars().chain("000".chars()).take(3).collect();
+        let ms: String = frac[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
         millis = ms.parse::<i64>().ok()?;
         rest = &frac[digits..];
     }

@@ -9,8 +9,10 @@ use forecourt_sdk::ErrorClass;
 use serde_json::{json, Value};
 
 fn config() -> Config {
-    Config::parse(r#"{"base_url":"http://127.0.0.1:8700","advertiser_id":"10008899","page_size":25}"#)
-        .unwrap()
+    Config::parse(
+        r#"{"base_url":"http://127.0.0.1:8700","advertiser_id":"10008899","page_size":25}"#,
+    )
+    .unwrap()
 }
 
 fn resp(status: u16, body: Value) -> Response {
@@ -38,7 +40,10 @@ fn requests_carry_the_cursor() {
     assert_eq!(c.path, "/enquiries?advertiserId=10008899&pageSize=25");
     assert!(c.body.is_none() && c.idempotency_key.is_none());
     let c = enquiries_call(&config(), Some("42")).unwrap();
-    assert_eq!(c.path, "/enquiries?advertiserId=10008899&pageSize=25&after=42");
+    assert_eq!(
+        c.path,
+        "/enquiries?advertiserId=10008899&pageSize=25&after=42"
+    );
     for bad in ["x", "-1", "1 OR 1=1", "123456789012345678901"] {
         let e = enquiries_call(&config(), Some(bad)).unwrap_err();
         assert_eq!(e.class, ErrorClass::Permanent, "{bad}");
@@ -84,7 +89,11 @@ fn errors_have_classes_and_name_no_buyer() {
     bad["createdAt"] = json!("last tuesday");
     let e = enquiry_page(&resp(200, json!({"results": [bad]})), None).unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
-    assert!(e.message.contains("enquiry 0") && !e.message.contains("sam@"), "{}", e.message);
+    assert!(
+        e.message.contains("enquiry 0") && !e.message.contains("sam@"),
+        "{}",
+        e.message
+    );
     let e = enquiry_page(&resp(200, json!({"items": []})), None).unwrap_err();
     assert!(e.message.contains("results"), "{}", e.message);
 }
@@ -92,10 +101,26 @@ fn errors_have_classes_and_name_no_buyer() {
 #[test]
 fn rfc3339_times() {
     assert_eq!(rfc3339_ms("2026-11-28T10:15:00Z"), Some(1_795_860_900_000));
-    assert_eq!(rfc3339_ms("2026-11-28T10:15:00.5+01:00"), Some(1_795_857_300_500));
-    assert_eq!(rfc3339_ms("2024-02-29T23:59:59.123Z"), Some(1_709_251_199_123));
-    assert_eq!(rfc3339_ms("1999-12-31T23:00:00-05:30"), Some(946_701_000_000));
-    for bad in ["", "2026-11-28", "2026-13-01T00:00:00Z", "2026-11-28T10:15:00", "2026-11-28T10:15:00+0100", "2026-11-28T10:15:00.Z"] {
+    assert_eq!(
+        rfc3339_ms("2026-11-28T10:15:00.5+01:00"),
+        Some(1_795_857_300_500)
+    );
+    assert_eq!(
+        rfc3339_ms("2024-02-29T23:59:59.123Z"),
+        Some(1_709_251_199_123)
+    );
+    assert_eq!(
+        rfc3339_ms("1999-12-31T23:00:00-05:30"),
+        Some(946_701_000_000)
+    );
+    for bad in [
+        "",
+        "2026-11-28",
+        "2026-13-01T00:00:00Z",
+        "2026-11-28T10:15:00",
+        "2026-11-28T10:15:00+0100",
+        "2026-11-28T10:15:00.Z",
+    ] {
         assert_eq!(rfc3339_ms(bad), None, "{bad}");
     }
 }

@@ -428,5 +428,9 @@ fn unsupported_operations_say_so() {
     // fetch-enquiries is supported; a cursor it never gave is refused before any request.
     let e = AutoTrader::fetch_enquiries(fixtures::CONFIG, Some("page-2".into())).unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
-    assert!(e.message.contains("invalid enquiry cursor"), "{}", e.message);
+    assert!(
+        e.message.contains("invalid enquiry cursor"),
+        "{}",
+        e.message
+    );
 }

@@ -12,7 +12,9 @@ const BANDS_2001_2017: [u32; 12] = [100, 110, 120, 130, 140, 150, 165, 175, 185,
 /// Upper limits of bands A to L for cars registered from 1 April 2017 (A is zero emission).
 const BANDS_FROM_2017: [u32; 12] = [0, 50, 75, 90, 100, 110, 130, 150, 170, 190, 225, 255];
 
-const LETTERS: [char; 13] = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M'];
+const LETTERS: [char; 13] = [
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M',
+];
 
 /// Whether a first registration falls in the April-2017 scheme.
 fn from_april_2017(registered: Option<&Date>) -> bool {
@@ -27,7 +29,11 @@ pub fn co2_band(co2: u32, registered: Option<&Date>) -> Option<char> {
             return None;
         }
     }
-    let limits = if from_april_2017(registered) { &BANDS_FROM_2017 } else { &BANDS_2001_2017 };
+    let limits = if from_april_2017(registered) {
+        &BANDS_FROM_2017
+    } else {
+        &BANDS_2001_2017
+    };
     let index = limits.iter().position(|&upper| co2 <= upper).unwrap_or(12);
     Some(LETTERS[index])
 }
@@ -37,7 +43,11 @@ mod tests {
     use super::*;
 
     fn d(year: u16, month: u8) -> Option<Date> {
-        Some(Date { year, month, day: 1 })
+        Some(Date {
+            year,
+            month,
+            day: 1,
+        })
     }
 
     #[test]

@@ -67,7 +67,8 @@ pub const CONFIG_SCHEMA: &str = r#"{
 impl Config {
     /// Parse and check.
     pub fn parse(json: &str) -> Result<Config, String> {
-        let c: Config = serde_json::from_str(json).map_err(|e| format!("invalid configuration: {e}"))?;
+        let c: Config =
+            serde_json::from_str(json).map_err(|e| format!("invalid configuration: {e}"))?;
         if !(1..=12).contains(&c.search_terms.max_terms) {
             return Err("search_terms.max_terms must be from 1 to 12".into());
         }

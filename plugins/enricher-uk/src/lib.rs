@@ -10,7 +10,9 @@
 use std::sync::OnceLock;
 
 use forecourt_sdk::attributes::{CO2_BAND, FUEL_ECONOMY_MPG, INSURANCE_GROUP};
-use forecourt_sdk::{export_enricher, Attribute, Enriched, Enricher, EnricherInfo, PluginError, Target, Vehicle};
+use forecourt_sdk::{
+    export_enricher, Attribute, Enriched, Enricher, EnricherInfo, PluginError, Target, Vehicle,
+};
 
 pub mod bands;
 pub mod config;
@@ -28,12 +30,18 @@ fn rows() -> &'static [table::Row] {
 pub struct UkEnricher;
 
 fn has_attribute(v: &Vehicle, key: &str) -> Option<String> {
-    v.attributes.iter().find(|a| a.key == key).map(|a| a.value.clone())
+    v.attributes
+        .iter()
+        .find(|a| a.key == key)
+        .map(|a| a.value.clone())
 }
 
 fn set_attribute(v: &mut Vehicle, key: &str, value: String, changed: &mut Vec<String>) {
     if has_attribute(v, key).is_none() {
-        v.attributes.push(Attribute { key: key.into(), value });
+        v.attributes.push(Attribute {
+            key: key.into(),
+            value,
+        });
         changed.push(format!("attributes.{key}"));
     }
 }
@@ -50,7 +58,12 @@ pub fn enrich(config: &Config, mut v: Vehicle, target: &Target) -> Enriched {
         if let Some(mpg) = row.mpg {
             set_attribute(&mut v, FUEL_ECONOMY_MPG, format!("{mpg:.1}"), &mut changed);
         }
-        set_attribute(&mut v, INSURANCE_GROUP, row.insurance_group.clone(), &mut changed);
+        set_attribute(
+            &mut v,
+            INSURANCE_GROUP,
+            row.insurance_group.clone(),
+            &mut changed,
+        );
     }
     if let Some(co2) = v.co2_g_per_km {
         if let Some(band) = bands::co2_band(co2, v.first_registration.as_ref()) {
@@ -59,8 +72,11 @@ pub fn enrich(config: &Config, mut v: Vehicle, target: &Target) -> Enriched {
     }
     let search = &config.search_terms;
     if search.platforms.iter().any(|p| p == &target.platform) {
-        let group = has_attribute(&v, INSURANCE_GROUP)
-            .and_then(|g| g.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse::<u32>().ok());
+        let group = has_attribute(&v, INSURANCE_GROUP).and_then(|g| {
+            g.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .parse::<u32>()
+                .ok()
+        });
         let mpg = has_attribute(&v, FUEL_ECONOMY_MPG).and_then(|m| m.parse::<f64>().ok());
         let mut list = terms::terms(&v, group, mpg);
         list.truncate(search.max_terms);
@@ -73,7 +89,10 @@ pub fn enrich(config: &Config, mut v: Vehicle, target: &Target) -> Enriched {
             changed.push("description".into());
         }
     }
-    Enriched { vehicle: v, changed }
+    Enriched {
+        vehicle: v,
+        changed,
+    }
 }
 
 impl Enricher for UkEnricher {

@@ -44,14 +44,24 @@ pub fn parse(csv: &str) -> Result<Vec<Row>, String> {
             if s.is_empty() {
                 Ok(None)
             } else {
-                s.parse::<f64>().map(Some).map_err(|_| format!("line {n}: {what} `{s}` is not a number"))
+                s.parse::<f64>()
+                    .map(Some)
+                    .map_err(|_| format!("line {n}: {what} `{s}` is not a number"))
             }
         };
-        let year = |s: &str| s.parse::<u16>().map_err(|_| format!("line {n}: year `{s}`"));
+        let year = |s: &str| {
+            s.parse::<u16>()
+                .map_err(|_| format!("line {n}: year `{s}`"))
+        };
         let group = f[8].to_string();
-        let group_number: u32 = group.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse().map_err(|_| format!("line {n}: insurance group `{group}`"))?;
+        let group_number: u32 = group
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .parse()
+            .map_err(|_| format!("line {n}: insurance group `{group}`"))?;
         if !(1..=50).contains(&group_number) {
-            return Err(format!("line {n}: insurance group {group_number} is not 1 to 50"));
+            return Err(format!(
+                "line {n}: insurance group {group_number} is not 1 to 50"
+            ));
         }
         rows.push(Row {
             make: f[0].to_string(),
@@ -81,12 +91,18 @@ pub fn fuel_name(f: &FuelType) -> Option<&'static str> {
 }
 
 fn norm(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// The registration year used for matching.
 pub fn year_of(v: &Vehicle) -> Option<u16> {
-    v.first_registration.as_ref().map(|d| d.year).or(v.model_year)
+    v.first_registration
+        .as_ref()
+        .map(|d| d.year)
+        .or(v.model_year)
 }
 
 /// The row for this vehicle: same make, model (the table's model is the
@@ -98,7 +114,11 @@ pub fn lookup<'a>(rows: &'a [Row], v: &Vehicle) -> Option<&'a Row> {
     let fuel = fuel_name(v.fuel_type.as_ref()?)?;
     let year = year_of(v)?;
     rows.iter()
-        .filter(|r| norm(&r.make) == make || (make == "mercedes" && r.make == "Mercedes-Benz") || (make == "mini" && r.make == "MINI"))
+        .filter(|r| {
+            norm(&r.make) == make
+                || (make == "mercedes" && r.make == "Mercedes-Benz")
+                || (make == "mini" && r.make == "MINI")
+        })
         .filter(|r| {
             let m = norm(&r.model);
             model == m || model.starts_with(&format!("{m} "))
@@ -123,13 +143,20 @@ mod tests {
         let rows = parse(CSV).unwrap();
         assert!(rows.len() >= 50, "{}", rows.len());
         assert!(rows.iter().all(|r| r.years.0 <= r.years.1));
-        assert!(rows.iter().filter(|r| r.fuel == "electric").all(|r| r.co2_g_km == 0 && r.mpg.is_none()));
+        assert!(rows
+            .iter()
+            .filter(|r| r.fuel == "electric")
+            .all(|r| r.co2_g_km == 0 && r.mpg.is_none()));
     }
 
     #[test]
     fn malformed_lines_are_named() {
-        assert!(parse("Ford,Fiesta,petrol\n").unwrap_err().starts_with("line 1:"));
-        assert!(parse("# c\nFord,Fiesta,petrol,998,2017,2023,x,122,14E\n").unwrap_err().contains("line 2"));
+        assert!(parse("Ford,Fiesta,petrol\n")
+            .unwrap_err()
+            .starts_with("line 1:"));
+        assert!(parse("# c\nFord,Fiesta,petrol,998,2017,2023,x,122,14E\n")
+            .unwrap_err()
+            .contains("line 2"));
         assert!(parse("Ford,Fiesta,petrol,998,2017,2023,52.3,122,60E\n").is_err());
     }
 }

@@ -12,11 +12,17 @@ use forecourt_sdk::{Attribute, Date, Enricher, FuelType, Target, Transmission, V
 const CONFIG: &str = r#"{"search_terms":{"platforms":["website"],"max_terms":6}}"#;
 
 fn target(platform: &str, max: Option<u32>) -> Target {
-    Target { platform: platform.into(), max_description_length: max }
+    Target {
+        platform: platform.into(),
+        max_description_length: max,
+    }
 }
 
 fn attr<'a>(v: &'a Vehicle, key: &str) -> Option<&'a str> {
-    v.attributes.iter().find(|a| a.key == key).map(|a| a.value.as_str())
+    v.attributes
+        .iter()
+        .find(|a| a.key == key)
+        .map(|a| a.value.as_str())
 }
 
 fn summary(v: &Vehicle, changed: &[String]) -> String {
@@ -39,7 +45,11 @@ fn fixtures_match_their_golden_files() {
     for (name, v) in fixtures::cases() {
         for platform in ["website", "autotrader"] {
             let out = enrich(&config, v.clone(), &target(platform, Some(4000)));
-            if let Err(e) = check_golden(&dir, &format!("{name}.{platform}.json"), &summary(&out.vehicle, &out.changed)) {
+            if let Err(e) = check_golden(
+                &dir,
+                &format!("{name}.{platform}.json"),
+                &summary(&out.vehicle, &out.changed),
+            ) {
                 failures.push(e);
             }
         }
@@ -66,13 +76,25 @@ fn a_golf_is_filled_from_the_table() {
 fn dms_values_are_never_overwritten() {
     let mut v = fixtures::base("S1");
     v.co2_g_per_km = Some(140);
-    v.attributes.push(Attribute { key: "insurance-group".into(), value: "22E".into() });
+    v.attributes.push(Attribute {
+        key: "insurance-group".into(),
+        value: "22E".into(),
+    });
     let out = enrich(&Config::default(), v, &target("autotrader", None));
     assert_eq!(out.vehicle.co2_g_per_km, Some(140));
     assert_eq!(attr(&out.vehicle, "insurance-group"), Some("22E"));
-    assert_eq!(out.vehicle.attributes.iter().filter(|a| a.key == "insurance-group").count(), 1);
+    assert_eq!(
+        out.vehicle
+            .attributes
+            .iter()
+            .filter(|a| a.key == "insurance-group")
+            .count(),
+        1
+    );
     assert!(!out.changed.contains(&"co2-g-per-km".to_string()));
-    assert!(!out.changed.contains(&"attributes.insurance-group".to_string()));
+    assert!(!out
+        .changed
+        .contains(&"attributes.insurance-group".to_string()));
 }
 
 #[test]
@@ -81,11 +103,17 @@ fn unknown_models_get_only_what_can_be_computed() {
     v.make = Some("Lada".into());
     v.model = Some("Niva".into());
     let out = enrich(&Config::default(), v, &target("autotrader", None));
-    assert_eq!(out.changed, ["attributes.co2-band"], "the band from the DMS's CO2 figure only");
+    assert_eq!(
+        out.changed,
+        ["attributes.co2-band"],
+        "the band from the DMS's CO2 figure only"
+    );
     let mut v = fixtures::base("S2");
     v.fuel_type = None;
     v.co2_g_per_km = None;
-    assert!(enrich(&Config::default(), v, &target("autotrader", None)).changed.is_empty());
+    assert!(enrich(&Config::default(), v, &target("autotrader", None))
+        .changed
+        .is_empty());
 }
 
 #[test]
@@ -97,7 +125,11 @@ fn electric_cars_and_search_terms() {
     v.engine_size_cc = None;
     v.co2_g_per_km = None;
     v.transmission = Some(Transmission::Automatic);
-    v.first_registration = Some(Date { year: 2021, month: 6, day: 1 });
+    v.first_registration = Some(Date {
+        year: 2021,
+        month: 6,
+        day: 1,
+    });
     let config = Config::parse(CONFIG).unwrap();
     let out = enrich(&config, v.clone(), &target("website", None)).vehicle;
     assert_eq!(out.co2_g_per_km, Some(0));
@@ -110,7 +142,10 @@ fn electric_cars_and_search_terms() {
     let base = v.description.clone().unwrap();
     let limit = (base.chars().count() + "\n\nSearch terms: Electric, ULEZ compliant".len()) as u32;
     let out = enrich(&config, v.clone(), &target("website", Some(limit))).vehicle;
-    assert!(out.description.unwrap().ends_with("Search terms: Electric, ULEZ compliant"));
+    assert!(out
+        .description
+        .unwrap()
+        .ends_with("Search terms: Electric, ULEZ compliant"));
     let out = enrich(&config, v.clone(), &target("website", Some(10))).vehicle;
     assert_eq!(out.description.as_deref(), Some(base.as_str()));
 }
@@ -120,9 +155,19 @@ fn the_same_answer_every_time_and_through_the_trait() {
     let v = fixtures::base("S1");
     let a = UkEnricher::enrich(CONFIG, v.clone(), target("website", Some(4000))).unwrap();
     let b = UkEnricher::enrich(CONFIG, v, target("website", Some(4000))).unwrap();
-    assert_eq!(format!("{:?}", (a.vehicle, a.changed)), format!("{:?}", (b.vehicle, b.changed)));
-    let e = UkEnricher::enrich(r#"{"search_terms":{"max_terms":0}}"#, fixtures::base("S1"), target("x", None)).unwrap_err();
+    assert_eq!(
+        format!("{:?}", (a.vehicle, a.changed)),
+        format!("{:?}", (b.vehicle, b.changed))
+    );
+    let e = UkEnricher::enrich(
+        r#"{"search_terms":{"max_terms":0}}"#,
+        fixtures::base("S1"),
+        target("x", None),
+    )
+    .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("config"));
     let info = UkEnricher::describe();
-    assert!(info.fields.contains(&"attributes.insurance-group".to_string()));
+    assert!(info
+        .fields
+        .contains(&"attributes.insurance-group".to_string()));
 }

@@ -468,29 +468,74 @@ mod tests {
     fn duplicates_are_stored_once_and_queued_once_per_target() {
         let s = SqliteStore::in_memory().unwrap();
         let first = s
-            .store_enquiries("autotrader", Via::Pull, &[enquiry("E1", Some("S1")), enquiry("E2", None)], Some("c1"), &targets(), 10)
+            .store_enquiries(
+                "autotrader",
+                Via::Pull,
+                &[enquiry("E1", Some("S1")), enquiry("E2", None)],
+                Some("c1"),
+                &targets(),
+                10,
+            )
             .unwrap();
-        assert_eq!(first, EnquiryIngest { stored: 2, duplicates: 0 });
+        assert_eq!(
+            first,
+            EnquiryIngest {
+                stored: 2,
+                duplicates: 0
+            }
+        );
         // The same enquiry pushed by webhook: recognised.
         let again = s
-            .store_enquiries("autotrader", Via::Push, &[enquiry("E1", Some("S1"))], None, &targets(), 20)
+            .store_enquiries(
+                "autotrader",
+                Via::Push,
+                &[enquiry("E1", Some("S1"))],
+                None,
+                &targets(),
+                20,
+            )
             .unwrap();
-        assert_eq!(again, EnquiryIngest { stored: 0, duplicates: 1 });
+        assert_eq!(
+            again,
+            EnquiryIngest {
+                stored: 0,
+                duplicates: 1
+            }
+        );
         // Another platform may reuse the id.
         let other = s
-            .store_enquiries("website", Via::Push, &[enquiry("E1", None)], None, &targets(), 20)
+            .store_enquiries(
+                "website",
+                Via::Push,
+                &[enquiry("E1", None)],
+                None,
+                &targets(),
+                20,
+            )
             .unwrap();
         assert_eq!(other.stored, 1);
-        assert_eq!(s.enquiry_cursor("autotrader").unwrap().as_deref(), Some("c1"));
+        assert_eq!(
+            s.enquiry_cursor("autotrader").unwrap().as_deref(),
+            Some("c1")
+        );
         assert_eq!(s.delivery_queue_depth(None).unwrap(), 6);
         let all = s.enquiries(&EnquiryQuery::default()).unwrap();
         assert_eq!(all.len(), 3);
-        let e1 = all.iter().find(|e| e.platform == "autotrader" && e.platform_enquiry_id == "E1").unwrap();
+        let e1 = all
+            .iter()
+            .find(|e| e.platform == "autotrader" && e.platform_enquiry_id == "E1")
+            .unwrap();
         assert_eq!(e1.via, "pull");
-        assert_eq!(e1.customer.as_ref().unwrap().email.as_deref(), Some("jane@example.com"));
+        assert_eq!(
+            e1.customer.as_ref().unwrap().email.as_deref(),
+            Some("jane@example.com")
+        );
         // The audit trail names the enquiry, never the buyer.
         let audit = serde_json::to_string(&s.audit_tail(100).unwrap()).unwrap();
-        assert!(!audit.contains("jane") && !audit.contains("Jane") && !audit.contains("available?"), "{audit}");
+        assert!(
+            !audit.contains("jane") && !audit.contains("Jane") && !audit.contains("available?"),
+            "{audit}"
+        );
         assert!(audit.contains(&e1.uid));
     }
 
@@ -500,7 +545,8 @@ mod tests {
         s.execute_raw("INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, updated_at) VALUES ('S9', 'autotrader', 'live', 'live', 'R9', 'in-sync', 0)").unwrap();
         let mut e = enquiry("E9", None);
         e.remote_id = Some("R9".into());
-        s.store_enquiries("autotrader", Via::Push, &[e], None, &[], 1).unwrap();
+        s.store_enquiries("autotrader", Via::Push, &[e], None, &[], 1)
+            .unwrap();
         let stored = s.enquiries(&EnquiryQuery::default()).unwrap();
         assert_eq!(stored[0].stock_id.as_deref(), Some("S9"));
     }
@@ -508,33 +554,92 @@ mod tests {
     #[test]
     fn deliveries_retry_dead_letter_and_come_back() {
         let s = SqliteStore::in_memory().unwrap();
-        s.store_enquiries("autotrader", Via::Pull, &[enquiry("E1", Some("S1"))], None, &["crm".to_string()], 0).unwrap();
+        s.store_enquiries(
+            "autotrader",
+            Via::Pull,
+            &[enquiry("E1", Some("S1"))],
+            None,
+            &["crm".to_string()],
+            0,
+        )
+        .unwrap();
         let jobs = s.claim_deliveries("crm", "w", 10, 1000, 0).unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].attempts, 1);
         // Leased: nobody else gets it.
-        assert!(s.claim_deliveries("crm", "w2", 10, 1000, 1).unwrap().is_empty());
+        assert!(s
+            .claim_deliveries("crm", "w2", 10, 1000, 1)
+            .unwrap()
+            .is_empty());
         s.finish_deliveries(
-            &[(jobs[0].clone(), DeliveryOutcome::Retry { run_at: 50, class: "transient".into(), message: "503 for jane@example.com".into(), counts: true })],
+            &[(
+                jobs[0].clone(),
+                DeliveryOutcome::Retry {
+                    run_at: 50,
+                    class: "transient".into(),
+                    message: "503 for jane@example.com".into(),
+                    counts: true,
+                },
+            )],
             2,
         )
         .unwrap();
-        assert!(s.claim_deliveries("crm", "w", 10, 1000, 10).unwrap().is_empty(), "not due yet");
+        assert!(
+            s.claim_deliveries("crm", "w", 10, 1000, 10)
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
         assert_eq!(s.next_delivery_at("crm").unwrap(), Some(50));
         let jobs = s.claim_deliveries("crm", "w", 10, 1000, 50).unwrap();
         assert_eq!(jobs[0].attempts, 2);
-        assert_eq!(jobs[0].last_error.as_deref(), Some("503 for [email removed]"));
-        s.finish_deliveries(&[(jobs[0].clone(), DeliveryOutcome::Dead { class: "permanent".into(), message: "no".into() })], 60).unwrap();
+        assert_eq!(
+            jobs[0].last_error.as_deref(),
+            Some("503 for [email removed]")
+        );
+        s.finish_deliveries(
+            &[(
+                jobs[0].clone(),
+                DeliveryOutcome::Dead {
+                    class: "permanent".into(),
+                    message: "no".into(),
+                },
+            )],
+            60,
+        )
+        .unwrap();
         let dead = s.delivery_dead_letters(None).unwrap();
         assert_eq!(dead.len(), 1);
         assert!(s.retry_delivery(dead[0].id, "operator:t", 70).unwrap());
         let jobs = s.claim_deliveries("crm", "w", 10, 1000, 70).unwrap();
         assert_eq!(jobs[0].attempts, 1);
-        s.finish_deliveries(&[(jobs[0].clone(), DeliveryOutcome::Done { crm_ref: Some("L-1".into()) })], 80).unwrap();
+        s.finish_deliveries(
+            &[(
+                jobs[0].clone(),
+                DeliveryOutcome::Done {
+                    crm_ref: Some("L-1".into()),
+                },
+            )],
+            80,
+        )
+        .unwrap();
         assert_eq!(s.delivery_queue_depth(None).unwrap(), 0);
-        assert_eq!(s.deliveries_of(jobs[0].enquiry_id).unwrap()[0].crm_ref.as_deref(), Some("L-1"));
+        assert_eq!(
+            s.deliveries_of(jobs[0].enquiry_id).unwrap()[0]
+                .crm_ref
+                .as_deref(),
+            Some("L-1")
+        );
         // An expired lease makes a job available again.
-        s.store_enquiries("autotrader", Via::Pull, &[enquiry("E2", None)], None, &["crm".to_string()], 100).unwrap();
+        s.store_enquiries(
+            "autotrader",
+            Via::Pull,
+            &[enquiry("E2", None)],
+            None,
+            &["crm".to_string()],
+            100,
+        )
+        .unwrap();
         assert_eq!(s.claim_deliveries("crm", "w", 10, 5, 100).unwrap().len(), 1);
         assert_eq!(s.claim_deliveries("crm", "w", 10, 5, 200).unwrap().len(), 1);
     }
@@ -542,22 +647,63 @@ mod tests {
     #[test]
     fn purging_deletes_personal_data_but_keeps_the_dedup_key() {
         let s = SqliteStore::in_memory().unwrap();
-        s.store_enquiries("autotrader", Via::Pull, &[enquiry("E1", Some("S1"))], None, &["crm".to_string()], 1_000).unwrap();
-        s.store_enquiries("autotrader", Via::Pull, &[enquiry("E2", Some("S2"))], None, &[], 5_000).unwrap();
+        s.store_enquiries(
+            "autotrader",
+            Via::Pull,
+            &[enquiry("E1", Some("S1"))],
+            None,
+            &["crm".to_string()],
+            1_000,
+        )
+        .unwrap();
+        s.store_enquiries(
+            "autotrader",
+            Via::Pull,
+            &[enquiry("E2", Some("S2"))],
+            None,
+            &[],
+            5_000,
+        )
+        .unwrap();
         let jobs = s.claim_deliveries("crm", "w", 10, 1000, 1_000).unwrap();
-        s.finish_deliveries(&[(jobs[0].clone(), DeliveryOutcome::Dead { class: "permanent".into(), message: "bad lead".into() })], 1_001).unwrap();
+        s.finish_deliveries(
+            &[(
+                jobs[0].clone(),
+                DeliveryOutcome::Dead {
+                    class: "permanent".into(),
+                    message: "bad lead".into(),
+                },
+            )],
+            1_001,
+        )
+        .unwrap();
         assert_eq!(s.purge_enquiries(2_000, 9_000).unwrap(), 1);
         assert_eq!(s.purge_enquiries(2_000, 9_001).unwrap(), 0, "purged once");
         let all = s.enquiries(&EnquiryQuery::default()).unwrap();
         let e1 = all.iter().find(|e| e.platform_enquiry_id == "E1").unwrap();
         assert!(e1.customer.is_none() && e1.message.is_none());
         assert_eq!(e1.purged_at, Some(9_000));
-        assert_eq!(e1.stock_id.as_deref(), Some("S1"), "the anonymous fact stays for the report");
+        assert_eq!(
+            e1.stock_id.as_deref(),
+            Some("S1"),
+            "the anonymous fact stays for the report"
+        );
         let e2 = all.iter().find(|e| e.platform_enquiry_id == "E2").unwrap();
         assert!(e2.customer.is_some());
-        assert!(s.delivery_dead_letters(None).unwrap()[0].last_error.is_none());
+        assert!(s.delivery_dead_letters(None).unwrap()[0]
+            .last_error
+            .is_none());
         // Pulled again after the purge: still a duplicate, not a new lead.
-        let again = s.store_enquiries("autotrader", Via::Pull, &[enquiry("E1", Some("S1"))], None, &["crm".to_string()], 10_000).unwrap();
+        let again = s
+            .store_enquiries(
+                "autotrader",
+                Via::Pull,
+                &[enquiry("E1", Some("S1"))],
+                None,
+                &["crm".to_string()],
+                10_000,
+            )
+            .unwrap();
         assert_eq!(again.duplicates, 1);
     }
 }

@@ -2,6 +2,10 @@
 //! SDK: proves a plugin built before contract 1.1.0 runs on a 1.1 host.
 //! See README.md.
 
+// Only a component: natively the raw export names (with `:` and `@`) cannot
+// be linked into a shared library, and nothing native uses this crate.
+#![cfg(target_arch = "wasm32")]
+
 wit_bindgen::generate!({
     path: "../../../wit/versions/1.0.0",
     world: "listing-platform",
@@ -65,7 +69,11 @@ impl Guest for ContractOneZero {
             max_description_length: None,
             batch_size: 5,
             rate_limit_per_minute: None,
-            operations: vec![OperationKind::Create, OperationKind::Update, OperationKind::Remove],
+            operations: vec![
+                OperationKind::Create,
+                OperationKind::Update,
+                OperationKind::Remove,
+            ],
             feed: None,
         }
     }
@@ -93,14 +101,19 @@ impl Guest for ContractOneZero {
         })
     }
 
-    fn publish(_config: String, operations: Vec<Operation>) -> Result<Vec<OperationResult>, PluginError> {
+    fn publish(
+        _config: String,
+        operations: Vec<Operation>,
+    ) -> Result<Vec<OperationResult>, PluginError> {
         log::log(
             log::Level::Info,
-            &format!("contract 1.0 plugin publishing {} operations", operations.len()),
+            &format!(
+                "contract 1.0 plugin publishing {} operations",
+                operations.len()
+            ),
         );
         let calls = kv_text("publishes").parse::<u32>().unwrap_or(0) + 1;
-        kv::set("publishes", calls.to_string().as_bytes())
-            .map_err(|_| error("kv unavailable"))?;
+        kv::set("publishes", calls.to_string().as_bytes()).map_err(|_| error("kv unavailable"))?;
         let mut published: Vec<String> = kv_text("published")
             .split(',')
             .filter(|s| !s.is_empty())
@@ -123,7 +136,10 @@ impl Guest for ContractOneZero {
         Ok(results)
     }
 
-    fn list_published(_config: String, _cursor: Option<String>) -> Result<PublishedPage, PluginError> {
+    fn list_published(
+        _config: String,
+        _cursor: Option<String>,
+    ) -> Result<PublishedPage, PluginError> {
         let items = kv_text("published")
             .split(',')
             .filter(|s| !s.is_empty())
@@ -144,7 +160,10 @@ impl Guest for ContractOneZero {
         Err(error("render-feed is not supported by this plugin"))
     }
 
-    fn fetch_enquiries(_config: String, cursor: Option<String>) -> Result<EnquiryPage, PluginError> {
+    fn fetch_enquiries(
+        _config: String,
+        cursor: Option<String>,
+    ) -> Result<EnquiryPage, PluginError> {
         if cursor.is_some() {
             return Ok(EnquiryPage {
                 enquiries: vec![],
@@ -173,7 +192,6 @@ impl Guest for ContractOneZero {
 export!(ContractOneZero);
 
 /// What an SDK-built plugin stamps, written by hand: this guest claims 1.0.0.
-#[cfg(target_arch = "wasm32")]
 #[unsafe(link_section = "forecourt:contract")]
 #[used]
 static CONTRACT: [u8; 5] = *b"1.0.0";

@@ -1,6 +1,10 @@
 //! A listing platform claiming contract 2.0.0: the host must refuse it.
 //! See README.md.
 
+// Only a component: natively the raw export names (with `:` and `@`) cannot
+// be linked into a shared library, and nothing native uses this crate.
+#![cfg(target_arch = "wasm32")]
+
 wit_bindgen::generate!({
     path: "wit",
     world: "listing-platform",
@@ -51,11 +55,17 @@ impl Guest for ContractTwoZero {
         }])
     }
 
-    fn publish(_config: String, _operations: Vec<Operation>) -> Result<Vec<OperationResult>, PluginError> {
+    fn publish(
+        _config: String,
+        _operations: Vec<Operation>,
+    ) -> Result<Vec<OperationResult>, PluginError> {
         Err(unsupported())
     }
 
-    fn list_published(_config: String, _cursor: Option<String>) -> Result<PublishedPage, PluginError> {
+    fn list_published(
+        _config: String,
+        _cursor: Option<String>,
+    ) -> Result<PublishedPage, PluginError> {
         Err(unsupported())
     }
 
@@ -63,14 +73,16 @@ impl Guest for ContractTwoZero {
         Err(unsupported())
     }
 
-    fn fetch_enquiries(_config: String, _cursor: Option<String>) -> Result<EnquiryPage, PluginError> {
+    fn fetch_enquiries(
+        _config: String,
+        _cursor: Option<String>,
+    ) -> Result<EnquiryPage, PluginError> {
         Err(unsupported())
     }
 }
 
 export!(ContractTwoZero);
 
-#[cfg(target_arch = "wasm32")]
 #[unsafe(link_section = "forecourt:contract")]
 #[used]
 static CONTRACT: [u8; 5] = *b"2.0.0";
