@@ -70,7 +70,12 @@ async fn feed_reference_platforms_pass_every_check() {
         assert_passes(&report, COMMON);
         assert_passes(
             &report,
-            &["feed.render", "feed.deterministic", "feed.well-formed", "feed.empty"],
+            &[
+                "feed.render",
+                "feed.deterministic",
+                "feed.well-formed",
+                "feed.empty",
+            ],
         );
         assert!(report.check("publish.create").unwrap().status == Status::Skip);
     }
@@ -107,11 +112,27 @@ async fn a_broken_platform_fails_the_checks_it_breaks() {
         "{report}"
     );
     let detail = |name: &str| report.check(name).unwrap().detail.clone();
-    assert!(detail("describe.complete").contains("batch-size is 0"), "{report}");
-    assert!(detail("describe.fields").contains("colour_name"), "{report}");
-    assert!(detail("transform.no-traps").contains("edge:description_100k_chars"), "{report}");
-    assert!(detail("publish.fault.transient").contains("but the operation succeeded"), "{report}");
-    assert_eq!(report.check("signature").unwrap().status, Status::Skip, "unsigned");
+    assert!(
+        detail("describe.complete").contains("batch-size is 0"),
+        "{report}"
+    );
+    assert!(
+        detail("describe.fields").contains("colour_name"),
+        "{report}"
+    );
+    assert!(
+        detail("transform.no-traps").contains("edge:description_100k_chars"),
+        "{report}"
+    );
+    assert!(
+        detail("publish.fault.transient").contains("but the operation succeeded"),
+        "{report}"
+    );
+    assert_eq!(
+        report.check("signature").unwrap().status,
+        Status::Skip,
+        "unsigned"
+    );
 
     // The command: one line per check, and exit code 1.
     let text = report.to_string();
@@ -126,5 +147,8 @@ async fn a_broken_platform_fails_the_checks_it_breaks() {
         "--json",
         path.to_str().unwrap(),
     ]);
-    assert_eq!(forecourt::cli::run(cli).await.unwrap(), forecourt::cli::EXIT_RUNTIME);
+    assert_eq!(
+        forecourt::cli::run(cli).await.unwrap(),
+        forecourt::cli::EXIT_RUNTIME
+    );
 }

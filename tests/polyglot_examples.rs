@@ -59,7 +59,13 @@ async fn python_and_javascript_match_the_rust_reference() {
         let expected = rust.transform(rust_config, &case.vehicle).await.unwrap();
         for plugin in [&python, &js] {
             let got = plugin.transform("{}", &case.vehicle).await.unwrap();
-            assert_eq!(got, expected, "{} differs from Rust on {}", plugin.id(), case.name);
+            assert_eq!(
+                got,
+                expected,
+                "{} differs from Rust on {}",
+                plugin.id(),
+                case.name
+            );
         }
         if let Ok(t) = expected {
             listings.push(t.listing);
@@ -78,7 +84,11 @@ async fn python_and_javascript_match_the_rust_reference() {
             plugin.id()
         );
         // A bad configuration is a validation error on `config`, not a trap.
-        let refused = plugin.render_feed("[]", &listings).await.unwrap().unwrap_err();
+        let refused = plugin
+            .render_feed("[]", &listings)
+            .await
+            .unwrap()
+            .unwrap_err();
         assert_eq!(refused.field.as_deref(), Some("config"), "{}", plugin.id());
     }
 }
@@ -90,7 +100,12 @@ async fn python_and_javascript_examples_pass_the_acceptance_kit() {
             .await
             .unwrap();
         assert!(report.passed(), "{report}");
-        for check in ["signature", "load", "transform.no-traps", "feed.well-formed"] {
+        for check in [
+            "signature",
+            "load",
+            "transform.no-traps",
+            "feed.well-formed",
+        ] {
             assert_eq!(
                 report.check(check).unwrap().status,
                 forecourt::acceptance::report::Status::Pass,

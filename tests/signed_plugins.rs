@@ -46,8 +46,14 @@ async fn unsigned_is_refused_and_says_so() {
     std::fs::remove_file(plugins.join("autotrader.sig")).unwrap();
     let err = build(&config).await.unwrap_err();
     assert!(err.contains("platform[0] `autotrader`"), "{err}");
-    assert!(err.contains("unsigned: there is no signature file"), "{err}");
-    assert!(err.contains("allow_unsigned"), "the error says how to proceed: {err}");
+    assert!(
+        err.contains("unsigned: there is no signature file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("allow_unsigned"),
+        "the error says how to proceed: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,7 +77,11 @@ async fn a_changed_manifest_is_refused() {
     // Widen the grant after signing: exactly what signing must catch.
     let path = plugins.join("google-vehicle-ads.toml");
     let manifest = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, manifest.replace("memory_mib = 64", "memory_mib = 1024")).unwrap();
+    std::fs::write(
+        &path,
+        manifest.replace("memory_mib = 64", "memory_mib = 1024"),
+    )
+    .unwrap();
     let err = build(&config).await.unwrap_err();
     assert!(err.contains("platform[1] `google`"), "{err}");
     assert!(err.contains("manifest changed"), "{err}");
@@ -85,7 +95,10 @@ async fn a_signer_the_operator_does_not_trust_is_refused() {
     sign_with(&stranger, &plugins.join("autotrader.wasm"));
     let err = build(&config).await.unwrap_err();
     assert!(err.contains("signer not trusted"), "{err}");
-    assert!(err.contains(&stranger.public().key_id()), "names the key: {err}");
+    assert!(
+        err.contains(&stranger.public().key_id()),
+        "names the key: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,16 +129,24 @@ async fn allow_unsigned_loads_what_it_cannot_verify() {
     let (plugins, config) = setup(dir.path());
     std::fs::remove_file(plugins.join("autotrader.sig")).unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("[plugins]\n", "[plugins]\nallow_unsigned = true\n")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[plugins]\n", "[plugins]\nallow_unsigned = true\n"),
+    )
+    .unwrap();
     build(&config).await.unwrap();
     // The policy reports what it let through (the host logs it as a warning).
     let raw = RawConfig::load(&config).unwrap();
     let policy = forecourt::signing::TrustPolicy::from_config(&raw.plugins).unwrap();
-    let trust = policy.check(&plugins.join("autotrader.wasm"), None).unwrap();
+    let trust = policy
+        .check(&plugins.join("autotrader.wasm"), None)
+        .unwrap();
     assert!(
         matches!(
             trust,
-            forecourt::signing::Trust::AllowedUnverified(forecourt::signing::VerifyError::Unsigned { .. })
+            forecourt::signing::Trust::AllowedUnverified(
+                forecourt::signing::VerifyError::Unsigned { .. }
+            )
         ),
         "{trust:?}"
     );

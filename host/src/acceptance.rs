@@ -63,7 +63,12 @@ pub struct TestArgs {
 
 /// Run the command: exit 0 when every check passed or was skipped, 1 otherwise.
 pub async fn run(args: TestArgs) -> anyhow::Result<u8> {
-    let report = test_plugin(&args.component, args.manifest.as_deref(), args.fixtures.as_deref()).await?;
+    let report = test_plugin(
+        &args.component,
+        args.manifest.as_deref(),
+        args.fixtures.as_deref(),
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else {
@@ -339,10 +344,15 @@ pub async fn test_plugin(
         report,
     };
 
-    let info = match kit.calls.timed("describe", kit.plugin.platform_info()).await {
+    let info = match kit
+        .calls
+        .timed("describe", kit.plugin.platform_info())
+        .await
+    {
         Ok(info) => info,
         Err(e) => {
-            kit.report.record("describe.complete", Status::Fail, e.to_string());
+            kit.report
+                .record("describe.complete", Status::Fail, e.to_string());
             return Ok(kit.report);
         }
     };
@@ -370,10 +380,22 @@ pub async fn test_plugin(
             feed_checks(&mut kit, &info, &outcomes).await;
         }
         PlatformKind::Api => {
-            for name in ["feed.render", "feed.deterministic", "feed.well-formed", "feed.empty"] {
+            for name in [
+                "feed.render",
+                "feed.deterministic",
+                "feed.well-formed",
+                "feed.empty",
+            ] {
                 kit.report.record(name, Status::Skip, "an API platform");
             }
-            api_checks(&mut kit, &info, &outcomes, &sandbox, fixtures.reject_field.as_deref()).await;
+            api_checks(
+                &mut kit,
+                &info,
+                &outcomes,
+                &sandbox,
+                fixtures.reject_field.as_deref(),
+            )
+            .await;
         }
     }
 
@@ -404,11 +426,17 @@ async fn transform_checks(kit: &mut Kit, cases: &[Case]) -> Vec<(Case, Outcome)>
     for case in cases {
         let first = kit
             .calls
-            .timed("transform", kit.plugin.transform(&kit.config, &case.vehicle))
+            .timed(
+                "transform",
+                kit.plugin.transform(&kit.config, &case.vehicle),
+            )
             .await;
         let second = kit
             .calls
-            .timed("transform", kit.plugin.transform(&kit.config, &case.vehicle))
+            .timed(
+                "transform",
+                kit.plugin.transform(&kit.config, &case.vehicle),
+            )
             .await;
         let outcome = match (first, second) {
             (Ok(a), Ok(b)) => {
@@ -441,7 +469,10 @@ async fn transform_checks(kit: &mut Kit, cases: &[Case]) -> Vec<(Case, Outcome)>
                 }
                 for i in issues {
                     if !corpus::is_real_field(&i.field) {
-                        bad_fields.push(format!("{}: issue on `{}` ({})", case.name, i.field, i.message));
+                        bad_fields.push(format!(
+                            "{}: issue on `{}` ({})",
+                            case.name, i.field, i.message
+                        ));
                     }
                 }
             }
@@ -451,7 +482,10 @@ async fn transform_checks(kit: &mut Kit, cases: &[Case]) -> Vec<(Case, Outcome)>
     }
     kit.report.verdict(
         "transform.no-traps",
-        format!("{} vehicles: {ok} rendered, {refused} refused with issues, none trapped", cases.len()),
+        format!(
+            "{} vehicles: {ok} rendered, {refused} refused with issues, none trapped",
+            cases.len()
+        ),
         traps,
     );
     kit.report.verdict(
@@ -479,7 +513,11 @@ async fn transform_checks(kit: &mut Kit, cases: &[Case]) -> Vec<(Case, Outcome)>
             Status::Fail,
             format!(
                 "the complete used car is refused: {}",
-                issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect::<Vec<_>>().join("; ")
+                issues
+                    .iter()
+                    .map(|i| format!("{}: {}", i.field, i.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         ),
         None => kit.report.record(
@@ -526,7 +564,10 @@ async fn feed_checks(kit: &mut Kit, info: &PlatformInfo, outcomes: &[(Case, Outc
     let listings = rendered(outcomes);
     let first = kit
         .calls
-        .timed("render-feed", kit.plugin.render_feed(&kit.config, &listings))
+        .timed(
+            "render-feed",
+            kit.plugin.render_feed(&kit.config, &listings),
+        )
         .await;
     let feed = match first {
         Ok(Ok(feed)) => feed,
@@ -534,16 +575,26 @@ async fn feed_checks(kit: &mut Kit, info: &PlatformInfo, outcomes: &[(Case, Outc
             kit.report.record(
                 "feed.render",
                 Status::Fail,
-                format!("render-feed of {} listings refused: {:?}: {}", listings.len(), e.class, e.message),
+                format!(
+                    "render-feed of {} listings refused: {:?}: {}",
+                    listings.len(),
+                    e.class,
+                    e.message
+                ),
             );
             return;
         }
         Err(e) => {
-            kit.report.record("feed.render", Status::Fail, e.to_string());
+            kit.report
+                .record("feed.render", Status::Fail, e.to_string());
             return;
         }
     };
-    let declared = info.feed.as_ref().map(|f| f.content_type.as_str()).unwrap_or("");
+    let declared = info
+        .feed
+        .as_ref()
+        .map(|f| f.content_type.as_str())
+        .unwrap_or("");
     kit.report.record(
         "feed.render",
         Status::Pass,
@@ -557,7 +608,10 @@ async fn feed_checks(kit: &mut Kit, info: &PlatformInfo, outcomes: &[(Case, Outc
     );
     let again = kit
         .calls
-        .timed("render-feed", kit.plugin.render_feed(&kit.config, &listings))
+        .timed(
+            "render-feed",
+            kit.plugin.render_feed(&kit.config, &listings),
+        )
         .await;
     let same = matches!(&again, Ok(Ok(f)) if f == &feed);
     kit.report.verdict(
@@ -579,10 +633,21 @@ async fn feed_checks(kit: &mut Kit, info: &PlatformInfo, outcomes: &[(Case, Outc
         .await;
     match empty {
         Ok(Ok(feed)) => match wellformed::check(&feed.content_type, &feed.body) {
-            Ok(what) => kit.report.record("feed.empty", Status::Pass, format!("no listings: {what}")),
-            Err(problem) => kit.report.record("feed.empty", Status::Fail, format!("no listings: {problem}")),
+            Ok(what) => {
+                kit.report
+                    .record("feed.empty", Status::Pass, format!("no listings: {what}"))
+            }
+            Err(problem) => kit.report.record(
+                "feed.empty",
+                Status::Fail,
+                format!("no listings: {problem}"),
+            ),
         },
-        Ok(Err(e)) => kit.report.record("feed.empty", Status::Fail, format!("no listings refused: {}", e.message)),
+        Ok(Err(e)) => kit.report.record(
+            "feed.empty",
+            Status::Fail,
+            format!("no listings refused: {}", e.message),
+        ),
         Err(e) => kit.report.record("feed.empty", Status::Fail, e.to_string()),
     }
 }
@@ -627,12 +692,20 @@ async fn publish(
     kit: &mut Kit,
     ops: &[p::Operation],
 ) -> Result<Vec<Result<String, types::PluginError>>, String> {
-    match kit.calls.timed("publish", kit.plugin.publish(&kit.config, ops)).await {
+    match kit
+        .calls
+        .timed("publish", kit.plugin.publish(&kit.config, ops))
+        .await
+    {
         Err(e) => Err(e.to_string()),
         Ok(Err(e)) => Ok(ops.iter().map(|_| Err(e.clone())).collect()),
         Ok(Ok(results)) => {
             if results.len() != ops.len() {
-                return Err(format!("{} operations but {} results", ops.len(), results.len()));
+                return Err(format!(
+                    "{} operations but {} results",
+                    ops.len(),
+                    results.len()
+                ));
             }
             ops.iter()
                 .map(|op| {
@@ -651,7 +724,10 @@ fn describe_error(e: &types::PluginError) -> String {
     format!(
         "{:?}{}: {}",
         e.class,
-        e.field.as_deref().map(|f| format!(" on `{f}`")).unwrap_or_default(),
+        e.field
+            .as_deref()
+            .map(|f| format!(" on `{f}`"))
+            .unwrap_or_default(),
         e.message
     )
 }
@@ -663,7 +739,10 @@ async fn list_all(kit: &mut Kit) -> Result<Vec<p::PublishedItem>, String> {
     for _ in 0..MAX_PAGES {
         let page = kit
             .calls
-            .timed("list-published", kit.plugin.list_published(&kit.config, cursor.as_deref()))
+            .timed(
+                "list-published",
+                kit.plugin.list_published(&kit.config, cursor.as_deref()),
+            )
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| describe_error(&e))?;
@@ -674,7 +753,9 @@ async fn list_all(kit: &mut Kit) -> Result<Vec<p::PublishedItem>, String> {
             None => return Ok(items),
         }
     }
-    Err(format!("list-published did not end within {MAX_PAGES} pages"))
+    Err(format!(
+        "list-published did not end within {MAX_PAGES} pages"
+    ))
 }
 
 async fn api_checks(
@@ -692,13 +773,18 @@ async fn api_checks(
             _ => None,
         })
         .collect();
-    let count = PUBLISH_COUNT.min(info.batch_size.max(1) as usize).min(valid.len());
+    let count = PUBLISH_COUNT
+        .min(info.batch_size.max(1) as usize)
+        .min(valid.len());
     let listings: Vec<p::Listing> = valid[..count].iter().map(|(_, l)| l.clone()).collect();
     // A vehicle never published, so a create under a fault always reaches
     // the platform (an update with nothing changed may send nothing).
     let spare = valid.get(count).map(|(_, l)| l.clone());
     if listings.is_empty() {
-        skip_api(&mut kit.report, "no in-stock fixture vehicle was rendered, so there is nothing to publish");
+        skip_api(
+            &mut kit.report,
+            "no in-stock fixture vehicle was rendered, so there is nothing to publish",
+        );
         return;
     }
 
@@ -706,12 +792,26 @@ async fn api_checks(
     let creates: Vec<p::Operation> = listings
         .iter()
         .enumerate()
-        .map(|(n, l)| operation(OperationKind::Create, format!("acceptance-create-{n}"), l, None))
+        .map(|(n, l)| {
+            operation(
+                OperationKind::Create,
+                format!("acceptance-create-{n}"),
+                l,
+                None,
+            )
+        })
         .collect();
     let first = publish(kit, &creates).await;
     let remote_ids: Vec<String> = match &first {
-        Ok(results) if results.iter().all(|r| matches!(r, Ok(id) if !id.is_empty())) => {
-            results.iter().map(|r| r.clone().unwrap_or_default()).collect()
+        Ok(results)
+            if results
+                .iter()
+                .all(|r| matches!(r, Ok(id) if !id.is_empty())) =>
+        {
+            results
+                .iter()
+                .map(|r| r.clone().unwrap_or_default())
+                .collect()
         }
         Ok(results) => {
             let problems = results
@@ -736,7 +836,11 @@ async fn api_checks(
     kit.report.record(
         "publish.create",
         Status::Pass,
-        format!("{} creates, one result each: {}", creates.len(), remote_ids.join(", ")),
+        format!(
+            "{} creates, one result each: {}",
+            creates.len(),
+            remote_ids.join(", ")
+        ),
     );
 
     let again = publish(kit, &creates).await;
@@ -752,7 +856,11 @@ async fn api_checks(
                         op.stock_id
                     )),
                     Ok(_) => {}
-                    Err(e) => problems.push(format!("{}: the repeat failed: {}", op.stock_id, describe_error(e))),
+                    Err(e) => problems.push(format!(
+                        "{}: the repeat failed: {}",
+                        op.stock_id,
+                        describe_error(e)
+                    )),
                 }
             }
         }
@@ -765,11 +873,16 @@ async fn api_checks(
                     .filter(|i| i.stock_id == op.stock_id && i.state != p::PublishedState::Removed)
                     .count();
                 if n != 1 {
-                    problems.push(format!("{} is listed {n} times after the same create twice", op.stock_id));
+                    problems.push(format!(
+                        "{} is listed {n} times after the same create twice",
+                        op.stock_id
+                    ));
                 }
             }
         }
-        Err(e) => problems.push(format!("list-published failed, so duplicates cannot be ruled out: {e}")),
+        Err(e) => problems.push(format!(
+            "list-published failed, so duplicates cannot be ruled out: {e}"
+        )),
     }
     kit.report.verdict(
         "publish.idempotent",
@@ -783,7 +896,9 @@ async fn api_checks(
         Ok(items) => {
             for (op, id) in creates.iter().zip(&remote_ids) {
                 match items.iter().find(|i| i.stock_id == op.stock_id) {
-                    None => problems.push(format!("{} was published but is not listed", op.stock_id)),
+                    None => {
+                        problems.push(format!("{} was published but is not listed", op.stock_id))
+                    }
                     Some(item) => {
                         if &item.remote_id != id {
                             problems.push(format!(
@@ -792,22 +907,33 @@ async fn api_checks(
                             ));
                         }
                         if item.state != p::PublishedState::Live {
-                            problems.push(format!("{} is listed {:?}, not live", op.stock_id, item.state));
+                            problems.push(format!(
+                                "{} is listed {:?}, not live",
+                                op.stock_id, item.state
+                            ));
                         }
                     }
                 }
             }
             let ours: Vec<&str> = creates.iter().map(|o| o.stock_id.as_str()).collect();
             for item in items {
-                if !ours.contains(&item.stock_id.as_str()) && item.state != p::PublishedState::Removed {
-                    problems.push(format!("{} is listed but was never published", item.stock_id));
+                if !ours.contains(&item.stock_id.as_str())
+                    && item.state != p::PublishedState::Removed
+                {
+                    problems.push(format!(
+                        "{} is listed but was never published",
+                        item.stock_id
+                    ));
                 }
             }
         }
     }
     kit.report.verdict(
         "list-published.matches",
-        format!("{} listing(s) listed live with the ids publish returned", creates.len()),
+        format!(
+            "{} listing(s) listed live with the ids publish returned",
+            creates.len()
+        ),
         problems,
     );
 
@@ -819,7 +945,11 @@ async fn api_checks(
     if let Some(mileage) = &mut changed.mileage {
         mileage.value = mileage.value.saturating_add(250);
     }
-    let new_listing = match kit.calls.timed("transform", kit.plugin.transform(&kit.config, &changed)).await {
+    let new_listing = match kit
+        .calls
+        .timed("transform", kit.plugin.transform(&kit.config, &changed))
+        .await
+    {
         Ok(Ok(t)) => t.listing,
         _ => listings[0].clone(),
     };
@@ -837,25 +967,52 @@ async fn api_checks(
                 Status::Pass,
                 "an update (price and mileage changed) of a published listing is acknowledged",
             ),
-            Err(e) => kit.report.record("publish.update", Status::Fail, describe_error(e)),
+            Err(e) => kit
+                .report
+                .record("publish.update", Status::Fail, describe_error(e)),
         },
         Err(e) => kit.report.record("publish.update", Status::Fail, e),
     }
 
     // Injected faults: each must come back as the right class, per item.
     let faults: [(&str, Faults, ErrorClass, &str); 3] = [
-        ("publish.fault.transient", Faults { down: true, ..Faults::default() }, ErrorClass::Transient, "503"),
+        (
+            "publish.fault.transient",
+            Faults {
+                down: true,
+                ..Faults::default()
+            },
+            ErrorClass::Transient,
+            "503",
+        ),
         (
             "publish.fault.rate-limited",
-            Faults { rate_limit_rate: 1.0, retry_after_secs: 1, ..Faults::default() },
+            Faults {
+                rate_limit_rate: 1.0,
+                retry_after_secs: 1,
+                ..Faults::default()
+            },
             ErrorClass::RateLimited,
             "429",
         ),
-        ("publish.fault.auth", Faults { unauthorized: true, ..Faults::default() }, ErrorClass::Auth, "401"),
+        (
+            "publish.fault.auth",
+            Faults {
+                unauthorized: true,
+                ..Faults::default()
+            },
+            ErrorClass::Auth,
+            "401",
+        ),
     ];
     for (n, (name, fault, class, status)) in faults.into_iter().enumerate() {
         sandbox.set_faults(fault);
-        let ops = vec![fault_operation(format!("acceptance-fault-{n}"), spare.as_ref(), &listings[0], &remote_ids[0])];
+        let ops = vec![fault_operation(
+            format!("acceptance-fault-{n}"),
+            spare.as_ref(),
+            &listings[0],
+            &remote_ids[0],
+        )];
         let outcome = publish(kit, &ops).await;
         sandbox.set_faults(Faults::default());
         fault_verdict(&mut kit.report, name, status, class, outcome);
@@ -905,9 +1062,15 @@ async fn api_checks(
             Ok(items) => {
                 if items.iter().any(|i| {
                     i.stock_id == listings[last].stock_id
-                        && matches!(i.state, p::PublishedState::Live | p::PublishedState::Reserved)
+                        && matches!(
+                            i.state,
+                            p::PublishedState::Live | p::PublishedState::Reserved
+                        )
                 }) {
-                    problems.push(format!("{} is still listed live after remove", listings[last].stock_id));
+                    problems.push(format!(
+                        "{} is still listed live after remove",
+                        listings[last].stock_id
+                    ));
                 }
             }
             Err(e) => problems.push(e),
@@ -932,7 +1095,12 @@ fn fault_operation(
     match spare {
         Some(listing) => operation(OperationKind::Create, key, listing, None),
         None => {
-            let mut op = operation(OperationKind::Update, key, published, Some(remote_id.to_string()));
+            let mut op = operation(
+                OperationKind::Update,
+                key,
+                published,
+                Some(remote_id.to_string()),
+            );
             op.previous = None;
             op
         }
@@ -965,7 +1133,10 @@ fn fault_verdict(
             Err(e) => report.record(
                 name,
                 Status::Fail,
-                format!("HTTP {status} should be {class:?}, got {}", describe_error(e)),
+                format!(
+                    "HTTP {status} should be {class:?}, got {}",
+                    describe_error(e)
+                ),
             ),
             Ok(id) => report.record(
                 name,

@@ -24,6 +24,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     /// The layered secret store (plugins, transports, the feed server).
     pub secrets: Arc<dyn SecretStore>,
+    /// Enquiries and their CRM delivery, when `[enquiries]` or `[[crm]]` is configured.
+    pub enquiries: Option<crate::enquiries::service::EnquiryService>,
 }
 
 /// The database file inside a data directory.
@@ -78,15 +80,19 @@ pub async fn build_on_store(
         secrets: secrets.clone(),
     };
 
+    let loader = PluginLoader {
+        runtime: &runtime,
+        trust,
+    };
+
     let mut sources = Vec::new();
     for (i, raw) in config.sources.iter().enumerate() {
-        let plugin = load_trusted(
-            &runtime,
-            &trust,
-            &config.plugin_path(raw.plugin.get_ref()),
-            raw.grants.clone(),
-        )
-        .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
+        let plugin = loader
+            .load(
+                &config.plugin_path(raw.plugin.get_ref()),
+                raw.grants.clone(),
+            )
+            .with_context(|| format!("source[{i}] `{}`", raw.id.get_ref()))?;
         anyhow::ensure!(
             plugin.world() == World::DmsSource,
             "source[{i}] `{}`: plugin `{}` is a {}, not a DMS source",
@@ -127,13 +133,12 @@ pub async fn build_on_store(
     let mut platforms = Vec::new();
     for (i, raw) in config.platforms.iter().enumerate() {
         let id = raw.id.get_ref().clone();
-        let plugin = load_trusted(
-            &runtime,
-            &trust,
-            &config.plugin_path(raw.plugin.get_ref()),
-            raw.grants.clone(),
-        )
-        .with_context(|| format!("platform[{i}] `{id}`"))?;
+        let plugin = loader
+            .load(
+                &config.plugin_path(raw.plugin.get_ref()),
+                raw.grants.clone(),
+            )
+            .with_context(|| format!("platform[{i}] `{id}`"))?;
         anyhow::ensure!(
             plugin.world() == World::ListingPlatform,
             "platform[{i}] `{id}`: plugin `{}` is a {}, not a listing platform",
@@ -178,25 +183,70 @@ pub async fn build_on_store(
         "forecourt.toml",
         store.clone() as Arc<dyn Store>,
     )?);
+    let pricing = Arc::new(crate::pricing::Pricing::new(
+        config
+            .pricing
+            .as_ref()
+            .map(|p| p.settings())
+            .unwrap_or_default(),
+        store.clone(),
+        store.clone(),
+    ));
+    engine.set_pricing(pricing.clone());
+    if let Some(enricher) = crate::enrich::EnricherSetup::build(config, &loader).await? {
+        engine.set_enricher(enricher);
+    }
+    let enquiries = crate::enquiries::service::EnquiryService::build(
+        config,
+        &loader,
+        engine.platforms(),
+        store.clone(),
+        store.clone(),
+        secrets.clone(),
+        lead_vehicles(store.clone(), pricing),
+    )
+    .await?;
     let engine = Arc::new(engine);
     Ok(App {
         store,
         runtime,
         engine,
         secrets,
+        enquiries,
     })
 }
 
-/// The one place a configured plugin is loaded: its publisher signature is
-/// checked against the operator's `[plugins]` policy first (refused, or
-/// loaded with a warning under `allow_unsigned`), then the runtime reviews,
-/// verifies and compiles it.
-fn load_trusted(
-    runtime: &Runtime,
-    trust: &crate::signing::TrustPolicy,
-    component: &std::path::Path,
-    grants: crate::runtime::egress::OperatorGrants,
-) -> anyhow::Result<crate::runtime::Plugin> {
-    trust.check(component, None)?;
-    Ok(runtime.load(component, None, grants)?)
+/// The vehicle a lead is about, as the hub advertises it (pricing applied).
+fn lead_vehicles(
+    store: Arc<SqliteStore>,
+    pricing: Arc<crate::pricing::Pricing>,
+) -> crate::enquiries::service::VehicleLookup {
+    Arc::new(move |stock_id| {
+        let mut vehicle = store.vehicle(stock_id).ok().flatten()?.record;
+        if let Some(price) = pricing.advertised_price(stock_id) {
+            vehicle.price = Some(price);
+        }
+        Some(vehicle)
+    })
+}
+
+/// The one place a configured plugin is loaded (sources, platforms, CRM
+/// plugins, the enricher): its publisher signature is checked against the
+/// operator's `[plugins]` policy first (refused, or loaded with a warning
+/// under `allow_unsigned`), then the runtime reviews, verifies and compiles it.
+pub struct PluginLoader<'a> {
+    runtime: &'a Runtime,
+    trust: crate::signing::TrustPolicy,
+}
+
+impl PluginLoader<'_> {
+    /// Check and load the component at `component` (manifest beside it).
+    pub fn load(
+        &self,
+        component: &std::path::Path,
+        grants: crate::runtime::egress::OperatorGrants,
+    ) -> anyhow::Result<crate::runtime::Plugin> {
+        self.trust.check(component, None)?;
+        Ok(self.runtime.load(component, None, grants)?)
+    }
 }

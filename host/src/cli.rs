@@ -84,6 +84,14 @@ pub enum Command {
     /// Send a test alert through every channel, or show the alerts firing.
     #[command(subcommand)]
     Alerts(crate::alerts::command::AlertsCommand),
+    /// Buyers' enquiries: collect, deliver to the CRM, dead letters, retention.
+    #[command(subcommand)]
+    Enquiries(crate::enquiries::command::EnquiriesCommand),
+    /// Pricing rules: preview, pin a price, apply, history.
+    #[command(subcommand)]
+    Pricing(crate::pricing::command::PricingCommand),
+    /// Channel analytics: enquiries per platform and category, days to sell, price changes.
+    Report(crate::commands::ReportArgs),
 }
 
 /// `forecourt plugin ...`
@@ -202,6 +210,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plugin(PluginCommand::Keygen(args)) => crate::signing::keygen(args),
         Command::Plugin(PluginCommand::Sign(args)) => crate::signing::sign(args),
         Command::Plugin(PluginCommand::Verify(args)) => crate::signing::verify(args),
+        Command::Enquiries(cmd) => crate::enquiries::command::run(cmd).await,
+        Command::Pricing(cmd) => crate::pricing::command::run(cmd).await,
+        Command::Report(args) => crate::commands::report(args).await,
         Command::Plugin(PluginCommand::Inspect {
             component,
             manifest,
@@ -212,8 +223,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 .as_deref()
                 .map(crate::signing::read_trusted_file)
                 .transpose()?;
-            let report =
-                crate::inspect::inspect_with_trust(&component, manifest.as_deref(), trusted.as_ref())?;
+            let report = crate::inspect::inspect_with_trust(
+                &component,
+                manifest.as_deref(),
+                trusted.as_ref(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -251,6 +265,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                         info.version,
                         info.incremental,
                         info.push,
+                        plugin.contract_version()
+                    );
+                }
+                crate::contract::World::Crm => {
+                    let info = plugin.crm_info().await?;
+                    println!(
+                        "ok: {} {} (crm, {}, batch size {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.content_type,
+                        info.batch_size,
+                        plugin.contract_version()
+                    );
+                }
+                crate::contract::World::Enricher => {
+                    let info = plugin.enricher_info().await?;
+                    println!(
+                        "ok: {} {} (enricher of {}, contract {})",
+                        info.name,
+                        info.version,
+                        info.fields.join(", "),
                         plugin.contract_version()
                     );
                 }

@@ -244,6 +244,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
     );
     let admin = start_admin(&config, &args.config.config, &app).await?;
     let engine = &app.engine;
+    let stopping = || engine.is_stopping();
     {
         let scheduler = crate::alerts::beside(
             alerting.as_ref(),
@@ -256,7 +257,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<u8> {
                 push.process(engine).await;
             }
         };
-        let mut run = std::pin::pin!(async { tokio::join!(scheduler, pushes) });
+        // Enquiries run beside the engine and stop with it.
+        let enquiries = async {
+            if let Some(service) = &app.enquiries {
+                service.run(&stopping).await;
+            }
+        };
+        let mut run = std::pin::pin!(async { tokio::join!(scheduler, pushes, enquiries) });
         tokio::select! {
             _ = &mut run => {}
             _ = shutdown_signal() => {
@@ -554,4 +561,30 @@ pub async fn dead_letters(cmd: DeadLetterCommand) -> anyhow::Result<u8> {
             }
         }
     }
+}
+
+/// `forecourt report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The last this many days.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `forecourt report`: channel analytics from the store.
+pub async fn report(args: ReportArgs) -> anyhow::Result<u8> {
+    let store = crate::app::open_store(&args.config.load()?)?;
+    let period = crate::report::Period::last_days(args.days.max(1), now_ms());
+    let report = crate::report::channel_report(store.as_ref(), period)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::report::render_text(&report));
+    }
+    Ok(EXIT_OK)
 }

@@ -51,6 +51,18 @@ pub struct RawConfig {
     /// `[plugins]`: trusted publisher keys and whether unsigned plugins may run.
     #[serde(default)]
     pub plugins: crate::signing::RawPluginTrust,
+    /// Buyers' enquiries: pulling, the signed webhook, retention (docs/enquiries.md).
+    #[serde(default)]
+    pub enquiries: Option<crate::enquiries::config::RawEnquiries>,
+    /// Where enquiries are delivered: CRM plugins, or e-mail (docs/enquiries.md).
+    #[serde(default)]
+    pub crm: Vec<crate::enquiries::config::RawCrm>,
+    /// Pricing rules by days in stock, floor, rounding (docs/pricing.md).
+    #[serde(default)]
+    pub pricing: Option<crate::pricing::config::RawPricing>,
+    /// The enricher plugin run on every vehicle before transform.
+    #[serde(default)]
+    pub enricher: Option<crate::enrich::RawEnricher>,
 }
 
 /// `[admin]`
@@ -457,6 +469,9 @@ impl RawConfig {
                 ));
             }
         }
+        crate::enquiries::config::validate(self, &mut ids, text, file)?;
+        crate::pricing::config::validate(self, text, file)?;
+        crate::enrich::validate(self, text, file)?;
         Ok(())
     }
 

@@ -6,19 +6,50 @@
 //! component toolchain writes this, whatever the language), and, for plugins
 //! built with the Rust SDK, a `forecourt:contract` custom section stamped into
 //! the binary. The export is authoritative; the stamp must agree with it.
+//!
+//! Versions side by side: the host's bindings are generated from the current
+//! contract, and a plugin built for any earlier minor version of the same
+//! major links against them unchanged (minor versions only add interfaces
+//! and worlds; wasmtime matches `@1.0.0` names to `@1.1.0` definitions). A
+//! plugin built for another major, or for a newer minor, is refused here
+//! with both versions named, before it is compiled. docs/plugins.md
+//! ("Contract versions") has the policy.
 
 use semver::Version;
 use wasmparser::{Parser, Payload};
 
 /// The contract version this host implements.
-pub const CURRENT: &str = "1.0.0";
+pub const CURRENT: &str = "1.1.0";
 
-/// Major versions this host serves, newest first. Minor versions are additive,
-/// so a plugin built for 1.0 runs on a host at 1.x.
+/// The oldest contract version this host still serves, per major served.
+/// Minor versions are additive, so a plugin built for 1.0 runs on a host at 1.1.
+pub const SERVED: &[(u64, &str)] = &[(1, "1.0.0")];
+
+/// Major versions this host serves, newest first.
 pub const SUPPORTED_MAJORS: &[u64] = &[1];
 
 /// The custom section the SDK stamps into every plugin.
 pub const STAMP_SECTION: &str = "forecourt:contract";
+
+/// What this host serves, in words: "1.0.0 to 1.1.0".
+pub fn served_range() -> String {
+    SERVED
+        .iter()
+        .map(|(major, oldest)| {
+            let newest = if Version::parse(CURRENT).ok().map(|v| v.major) == Some(*major) {
+                CURRENT
+            } else {
+                oldest
+            };
+            if *oldest == newest {
+                newest.to_string()
+            } else {
+                format!("{oldest} to {newest}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The world a component implements, from the interface it exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -28,6 +59,10 @@ pub enum World {
     DmsSource,
     /// Exports `forecourt:plugin/platform`: the `listing-platform` world.
     ListingPlatform,
+    /// Exports `forecourt:plugin/leads`: the `crm` world (since 1.1.0).
+    Crm,
+    /// Exports `forecourt:plugin/enrichment`: the `enricher` world (since 1.1.0).
+    Enricher,
 }
 
 impl World {
@@ -36,6 +71,16 @@ impl World {
         match self {
             World::DmsSource => "dms-source",
             World::ListingPlatform => "listing-platform",
+            World::Crm => "crm",
+            World::Enricher => "enricher",
+        }
+    }
+
+    /// The first contract version that has this world.
+    pub fn since(self) -> &'static str {
+        match self {
+            World::DmsSource | World::ListingPlatform => "1.0.0",
+            World::Crm | World::Enricher => "1.1.0",
         }
     }
 }
@@ -98,10 +143,10 @@ pub enum ContractError {
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
     /// The component exports no `forecourt:plugin` interface.
-    #[error("the component exports no forecourt:plugin interface (exports: {0}); build it against wit/ with world `dms-source` or `listing-platform`")]
+    #[error("the component exports no forecourt:plugin interface (exports: {0}); build it against wit/ with world `dms-source`, `listing-platform`, `crm` or `enricher`")]
     NoPluginExport(String),
     /// Built for a major version this host does not serve.
-    #[error("the component was built for contract {found}, but this host serves {served}; rebuild the plugin against a supported contract (see docs/plugins.md, \"Contract versions\")")]
+    #[error("the component was built for contract {found}, but this host serves contract {served}; rebuild the plugin against a served contract (see docs/plugins.md, \"Contract versions\")")]
     Unsupported {
         /// The version the component carries.
         found: String,
@@ -109,8 +154,16 @@ pub enum ContractError {
         served: String,
     },
     /// Built for a newer minor version than this host implements.
-    #[error("the component was built for contract {found}, newer than this host's {CURRENT}; upgrade forecourt")]
+    #[error("the component was built for contract {found}, newer than this host's {CURRENT} (it serves {}); upgrade forecourt, or rebuild the plugin against {CURRENT}", served_range())]
     TooNew {
+        /// The version the component carries.
+        found: String,
+    },
+    /// A world exported under a contract version that did not have it yet.
+    #[error("the component implements world `{world}` under contract {found}, but `{world}` exists only from contract {} on; the binary is mis-built", world.since())]
+    WorldTooNew {
+        /// The world.
+        world: World,
         /// The version the component carries.
         found: String,
     },
@@ -175,6 +228,8 @@ pub fn read_facts(bytes: &[u8]) -> Result<ComponentFacts, ContractError> {
         let world = match name.interface.as_str() {
             "source" => World::DmsSource,
             "platform" => World::ListingPlatform,
+            "leads" => World::Crm,
+            "enrichment" => World::Enricher,
             _ => continue,
         };
         facts.world = Some(world);
@@ -188,11 +243,7 @@ pub fn check_version(facts: &ComponentFacts) -> Result<(World, Version), Contrac
     let (Some(world), Some(found)) = (facts.world, facts.contract_version.as_deref()) else {
         return Err(ContractError::NoPluginExport(facts.exports.join(", ")));
     };
-    let served = SUPPORTED_MAJORS
-        .iter()
-        .map(|m| format!("{m}.x"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let served = served_range();
     let version = Version::parse(found).map_err(|_| ContractError::Unsupported {
         found: found.to_string(),
         served: served.clone(),
@@ -206,6 +257,23 @@ pub fn check_version(facts: &ComponentFacts) -> Result<(World, Version), Contrac
     let current = Version::parse(CURRENT).expect("CURRENT is a valid version");
     if version.major == current.major && version > current {
         return Err(ContractError::TooNew {
+            found: found.to_string(),
+        });
+    }
+    let oldest = SERVED
+        .iter()
+        .find(|(major, _)| *major == version.major)
+        .and_then(|(_, oldest)| Version::parse(oldest).ok());
+    if oldest.is_some_and(|oldest| version < oldest) {
+        return Err(ContractError::Unsupported {
+            found: found.to_string(),
+            served,
+        });
+    }
+    let since = Version::parse(world.since()).expect("world versions are valid");
+    if version.major == since.major && version < since {
+        return Err(ContractError::WorldTooNew {
+            world,
             found: found.to_string(),
         });
     }
@@ -229,10 +297,11 @@ mod tests {
         ComponentFacts {
             imports: vec![],
             exports: vec![export.to_string()],
-            world: Some(if name.interface == "source" {
-                World::DmsSource
-            } else {
-                World::ListingPlatform
+            world: Some(match name.interface.as_str() {
+                "source" => World::DmsSource,
+                "leads" => World::Crm,
+                "enrichment" => World::Enricher,
+                _ => World::ListingPlatform,
             }),
             contract_version: name.version,
             stamp: stamp.map(str::to_string),
@@ -252,17 +321,38 @@ mod tests {
     fn accepts_current_and_older_minor() {
         assert!(check_version(&facts("forecourt:plugin/platform@1.0.0", Some("1.0.0"))).is_ok());
         assert!(check_version(&facts("forecourt:plugin/source@1.0.0", None)).is_ok());
+        assert!(check_version(&facts("forecourt:plugin/platform@1.1.0", Some("1.1.0"))).is_ok());
+        assert!(check_version(&facts("forecourt:plugin/leads@1.1.0", Some("1.1.0"))).is_ok());
+        let (world, _) = check_version(&facts("forecourt:plugin/enrichment@1.1.0", None)).unwrap();
+        assert_eq!(world, World::Enricher);
     }
 
     #[test]
     fn refuses_other_majors_and_newer_minors() {
         let err = check_version(&facts("forecourt:plugin/platform@2.0.0", None)).unwrap_err();
-        assert!(
-            err.to_string().contains("built for contract 2.0.0"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "the component was built for contract 2.0.0, but this host serves contract 1.0.0 to 1.1.0; rebuild the plugin against a served contract (see docs/plugins.md, \"Contract versions\")"
         );
+        let err = check_version(&facts("forecourt:plugin/platform@0.9.0", None)).unwrap_err();
+        assert!(matches!(err, ContractError::Unsupported { .. }), "{err}");
         let err = check_version(&facts("forecourt:plugin/platform@1.9.0", None)).unwrap_err();
         assert!(matches!(err, ContractError::TooNew { .. }), "{err}");
+        assert!(
+            err.to_string().contains("1.9.0") && err.to_string().contains("1.1.0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_new_world_under_an_old_version() {
+        let err = check_version(&facts("forecourt:plugin/leads@1.0.0", None)).unwrap_err();
+        assert!(matches!(err, ContractError::WorldTooNew { .. }), "{err}");
+    }
+
+    #[test]
+    fn served_range_names_oldest_and_current() {
+        assert_eq!(served_range(), "1.0.0 to 1.1.0");
     }
 
     #[test]

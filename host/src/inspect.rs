@@ -103,7 +103,9 @@ pub fn inspect_with_trust(
     let signature = match &manifest {
         Some(_) => crate::signing::verify_files(component, Some(&manifest_path), trusted)?,
         None => Err(crate::signing::VerifyError::Malformed {
-            path: crate::signing::signature_path(component).display().to_string(),
+            path: crate::signing::signature_path(component)
+                .display()
+                .to_string(),
             message: "cannot be checked without a manifest".into(),
         }),
     };

@@ -4,9 +4,9 @@
 //! sandboxed WebAssembly components (see [`runtime`]). docs/ARCHITECTURE.md
 //! maps the modules and the path a vehicle record takes.
 
+pub mod acceptance;
 pub mod admin;
 pub mod alerts;
-pub mod acceptance;
 pub mod app;
 pub mod bench;
 pub mod cli;
@@ -16,15 +16,19 @@ pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod dms_sandbox;
+pub mod enquiries;
+pub mod enrich;
 pub mod files;
 pub mod inspect;
 pub mod manifest;
 pub mod metrics;
 pub mod pii;
 pub mod preview;
+pub mod pricing;
 pub mod progress;
 pub mod push;
 pub mod quality;
+pub mod report;
 pub mod runtime;
 pub mod sample;
 pub mod sandbox;
@@ -33,3 +37,4 @@ pub mod signing;
 pub mod store;
 pub mod sync;
 pub mod transport;
+pub mod webhook_signature;

@@ -58,7 +58,7 @@ impl ImportsSection {
 pub struct PluginSection {
     /// Unique id, lower-case letters, digits and dashes (`autotrader`).
     pub id: String,
-    /// `source` or `platform`.
+    /// `source`, `platform`, `crm` or `enricher`.
     pub kind: PluginKind,
     /// The plugin's own version.
     pub version: String,
@@ -79,6 +79,10 @@ pub enum PluginKind {
     Source,
     /// A listing platform (`listing-platform` world).
     Platform,
+    /// A dealer CRM that receives enquiries (`crm` world, contract 1.1.0).
+    Crm,
+    /// A vehicle enricher (`enricher` world, contract 1.1.0).
+    Enricher,
 }
 
 /// `[limits]`
@@ -535,11 +539,14 @@ mod tests {
         let m = parse("[imports]\ninert = [\"wasi:filesystem\", \"wasi:http\"]\n").unwrap();
         assert!(m.imports.is_inert("wasi:filesystem"));
         assert!(!m.imports.is_inert("wasi:sockets"));
-        let err = parse("[imports]\ninert = [\"wasi:cli\"]\n").unwrap_err().to_string();
-        assert!(err.contains("imports.inert[0]"), "{err}");
-        let err = parse("[imports]\ninert = [\"wasi:http\"]\n[[http]]\norigin = \"https://a.example\"\n")
+        let err = parse("[imports]\ninert = [\"wasi:cli\"]\n")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("imports.inert[0]"), "{err}");
+        let err =
+            parse("[imports]\ninert = [\"wasi:http\"]\n[[http]]\norigin = \"https://a.example\"\n")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("HTTP is granted"), "{err}");
     }
 

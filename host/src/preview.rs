@@ -201,8 +201,14 @@ pub async fn previews(
     }
     let mut out = Vec::new();
     let now = now_ms();
-    for v in vehicles {
-        let prepared = planner::advertisable(v).then(|| quality.prepare(&v.record));
+    // As planning does: the advertised price (pricing rules), then quality,
+    // then the enricher per platform, then the plugin's transform.
+    let priced = match engine.pricing() {
+        Some(pricing) => pricing.preview_batch(vehicles, now)?,
+        None => vehicles.iter().map(|v| v.record.clone()).collect(),
+    };
+    for (v, record) in vehicles.iter().zip(&priced) {
+        let prepared = planner::advertisable(v).then(|| quality.prepare(record));
         for p in engine.platforms() {
             if platform.is_some_and(|id| id != p.id) {
                 continue;
@@ -211,9 +217,13 @@ pub async fn previews(
             let (verdict, rendered): (Option<Verdict>, Rendered) = match &prepared {
                 None => (None, Rendered::NotAdvertisable),
                 Some(prepared) => {
+                    let (prepared, notes) = engine.enrich_for(p, prepared).await;
                     let verdict =
-                        quality.check(prepared, &p.id, &p.info, &ctx.facts(&v.record.stock_id));
-                    let rendered = crate::quality::render(p, &verdict).await;
+                        quality.check(&prepared, &p.id, &p.info, &ctx.facts(&v.record.stock_id));
+                    let rendered = crate::sync::with_warnings(
+                        crate::quality::render(p, &verdict).await,
+                        notes,
+                    );
                     (Some(verdict), rendered)
                 }
             };

@@ -21,6 +21,6 @@ pub mod review;
 pub mod secrets;
 pub mod state;
 
-pub use bindings::{platform_api, source_api, types};
+pub use bindings::{crm_api, enricher_api, platform_api, source_api, types};
 pub use engine::{LoadError, Runtime, RuntimeOptions};
 pub use plugin::{CallError, Plugin};

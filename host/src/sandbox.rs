@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod clock;
 mod command;
+mod enquiries;
 mod faults;
 mod json;
 mod partner;
@@ -23,6 +24,7 @@ mod validate;
 mod tests;
 
 pub use command::{run, SandboxArgs};
+pub use enquiries::{Buyer, EnquiryWebhook, NewEnquiry as NewSandboxEnquiry};
 pub use faults::Faults;
 pub use stats::SandboxStats;
 
@@ -158,6 +160,31 @@ impl Sandbox {
         lock(&self.state.partner).live_count(stock_id)
     }
 
+    /// Add a buyer's enquiry about a listed vehicle (named by `stock_id` or
+    /// `external_stock_reference`); when a webhook is set, push it there,
+    /// signed, before returning. The enquiry as `GET /enquiries` shows it.
+    pub async fn add_enquiry(
+        &self,
+        enquiry: NewSandboxEnquiry,
+    ) -> anyhow::Result<serde_json::Value> {
+        let added = self
+            .state
+            .add_enquiry(&enquiry)
+            .map_err(|e| anyhow::anyhow!("sandbox enquiry refused: {e:?}"))?;
+        self.state.push_enquiry(&added).await;
+        Ok(added)
+    }
+
+    /// Every enquiry of an advertiser, oldest first.
+    pub fn enquiries(&self, advertiser: &str) -> Vec<serde_json::Value> {
+        lock(&self.state.enquiries).all(advertiser)
+    }
+
+    /// Push new enquiries to this signed webhook (or stop pushing).
+    pub fn set_enquiry_webhook(&self, webhook: Option<EnquiryWebhook>) {
+        *lock(&self.state.enquiry_webhook) = webhook;
+    }
+
     /// Forget all stock and counts and go back to the start faults and seed.
     /// Tokens stay valid, so a client need not notice.
     pub fn reset(&self) {
@@ -189,6 +216,8 @@ struct State {
     store: Mutex<Store>,
     stats: Mutex<SandboxStats>,
     partner: Mutex<partner::PartnerStore>,
+    enquiries: Mutex<enquiries::Enquiries>,
+    enquiry_webhook: Mutex<Option<EnquiryWebhook>>,
 }
 
 impl State {
@@ -202,7 +231,51 @@ impl State {
             store: Mutex::new(Store::new(&config.advertisers, config.seed)),
             stats: Mutex::new(SandboxStats::default()),
             partner: Mutex::new(partner::PartnerStore::default()),
+            enquiries: Mutex::new(enquiries::Enquiries::default()),
+            enquiry_webhook: Mutex::new(None),
         }
+    }
+
+    /// Record an enquiry about a live stock item of its advertiser.
+    fn add_enquiry(
+        &self,
+        new: &NewSandboxEnquiry,
+    ) -> Result<serde_json::Value, enquiries::EnquiryError> {
+        use enquiries::EnquiryError;
+        let item = {
+            let store = lock(&self.store);
+            if !store.has_advertiser(&new.advertiser_id) {
+                return Err(EnquiryError::UnknownAdvertiser);
+            }
+            let item = match (&new.stock_id, &new.external_stock_reference) {
+                (Some(id), _) => store.get(&new.advertiser_id, id),
+                (None, Some(reference)) => store.find_by_reference(&new.advertiser_id, reference),
+                (None, None) => {
+                    return Err(EnquiryError::Invalid(
+                        "name the vehicle: stockId or externalStockReference".into(),
+                    ))
+                }
+            };
+            item.filter(|i| json::get_str(i, "metadata.lifecycleState") != Some("DELETED"))
+                .cloned()
+                .ok_or(EnquiryError::UnknownStock)?
+        };
+        lock(&self.enquiries).add(new, &item, std::time::SystemTime::now())
+    }
+
+    /// Push an enquiry to the webhook, if one is set; counted in the stats.
+    async fn push_enquiry(&self, enquiry: &serde_json::Value) {
+        let Some(webhook) = lock(&self.enquiry_webhook).clone() else {
+            return;
+        };
+        let ok = enquiries::push(webhook, enquiries::push_body(enquiry)).await;
+        self.with_stats(|s| {
+            if ok {
+                s.enquiry_pushes += 1
+            } else {
+                s.enquiry_push_failures += 1
+            }
+        });
     }
 
     fn faults(&self) -> Faults {
@@ -223,6 +296,7 @@ impl State {
     fn reset(&self) {
         lock(&self.store).clear();
         lock(&self.partner).clear();
+        lock(&self.enquiries).clear();
         *lock(&self.stats) = SandboxStats::default();
         *lock(&self.injector) = Injector::new(self.start_faults.clone(), self.seed);
         tracing::info!("sandbox reset");

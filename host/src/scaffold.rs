@@ -47,26 +47,68 @@ pub struct NewArgs {
 }
 
 const RUST_PLATFORM: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("scaffold/templates/rust-platform/Cargo.toml")),
-    ("src/lib.rs", include_str!("scaffold/templates/rust-platform/lib.rs")),
-    ("forecourt.toml", include_str!("scaffold/templates/rust-platform/forecourt.toml")),
-    ("README.md", include_str!("scaffold/templates/README-rust.md")),
+    (
+        "Cargo.toml",
+        include_str!("scaffold/templates/rust-platform/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("scaffold/templates/rust-platform/lib.rs"),
+    ),
+    (
+        "forecourt.toml",
+        include_str!("scaffold/templates/rust-platform/forecourt.toml"),
+    ),
+    (
+        "README.md",
+        include_str!("scaffold/templates/README-rust.md"),
+    ),
 ];
 const RUST_SOURCE: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("scaffold/templates/rust-source/Cargo.toml")),
-    ("src/lib.rs", include_str!("scaffold/templates/rust-source/lib.rs")),
-    ("forecourt.toml", include_str!("scaffold/templates/rust-source/forecourt.toml")),
-    ("README.md", include_str!("scaffold/templates/README-rust.md")),
+    (
+        "Cargo.toml",
+        include_str!("scaffold/templates/rust-source/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("scaffold/templates/rust-source/lib.rs"),
+    ),
+    (
+        "forecourt.toml",
+        include_str!("scaffold/templates/rust-source/forecourt.toml"),
+    ),
+    (
+        "README.md",
+        include_str!("scaffold/templates/README-rust.md"),
+    ),
 ];
 const PYTHON_PLATFORM: &[(&str, &str)] = &[
-    ("app.py", include_str!("scaffold/templates/python-platform/app.py")),
-    ("forecourt.toml", include_str!("scaffold/templates/python-platform/forecourt.toml")),
-    ("README.md", include_str!("scaffold/templates/README-python.md")),
+    (
+        "app.py",
+        include_str!("scaffold/templates/python-platform/app.py"),
+    ),
+    (
+        "forecourt.toml",
+        include_str!("scaffold/templates/python-platform/forecourt.toml"),
+    ),
+    (
+        "README.md",
+        include_str!("scaffold/templates/README-python.md"),
+    ),
 ];
 const JS_PLATFORM: &[(&str, &str)] = &[
-    ("app.js", include_str!("scaffold/templates/js-platform/app.js")),
-    ("build.mjs", include_str!("../../plugins/examples/js-feed/build.mjs")),
-    ("forecourt.toml", include_str!("scaffold/templates/js-platform/forecourt.toml")),
+    (
+        "app.js",
+        include_str!("scaffold/templates/js-platform/app.js"),
+    ),
+    (
+        "build.mjs",
+        include_str!("../../plugins/examples/js-feed/build.mjs"),
+    ),
+    (
+        "forecourt.toml",
+        include_str!("scaffold/templates/js-platform/forecourt.toml"),
+    ),
     ("README.md", include_str!("scaffold/templates/README-js.md")),
 ];
 
@@ -120,7 +162,10 @@ pub fn render(args: &NewArgs) -> Result<Vec<(PathBuf, String)>, ConfigError> {
         .map(|(path, text)| (PathBuf::from(path), fill(text)))
         .collect();
     if args.kind == Kind::Platform {
-        files.push(("acceptance/acceptance.json".into(), "{\n  \"config\": {}\n}\n".into()));
+        files.push((
+            "acceptance/acceptance.json".into(),
+            "{\n  \"config\": {}\n}\n".into(),
+        ));
         let vehicle = crate::acceptance::corpus::base("FIXTURE-001");
         files.push((
             "acceptance/vehicles.json".into(),
@@ -132,7 +177,10 @@ pub fn render(args: &NewArgs) -> Result<Vec<(PathBuf, String)>, ConfigError> {
             "[\n  {\"stock_id\": \"FIXTURE-001\", \"make\": \"Ford\", \"model\": \"Focus\", \"price_gbp\": 12995}\n]\n".into(),
         ));
     }
-    files.push((".gitignore".into(), "target/\n*.wasm\n.venv/\n.tools/\n__pycache__/\n".into()));
+    files.push((
+        ".gitignore".into(),
+        "target/\n*.wasm\n.venv/\n.tools/\n__pycache__/\n".into(),
+    ));
     Ok(files)
 }
 
@@ -160,7 +208,10 @@ pub fn create(args: &NewArgs, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Run `plugin new`.
 pub fn run(args: NewArgs) -> anyhow::Result<u8> {
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     let written = create(&args, &dir)?;
     println!(
         "created a {:?} {:?} plugin `{}` in {}:",
@@ -172,7 +223,10 @@ pub fn run(args: NewArgs) -> anyhow::Result<u8> {
     for path in written {
         println!("  {}", path.display());
     }
-    println!("\nNext: read {}/README.md (build, test with `forecourt plugin test`, sign).", dir.display());
+    println!(
+        "\nNext: read {}/README.md (build, test with `forecourt plugin test`, sign).",
+        dir.display()
+    );
     Ok(EXIT_OK)
 }
 
@@ -200,14 +254,25 @@ mod tests {
         ] {
             let files = render(&args(kind, lang)).unwrap();
             for (path, text) in &files {
-                assert!(!text.contains("{{"), "{kind:?} {lang:?} {}: {text}", path.display());
+                assert!(
+                    !text.contains("{{"),
+                    "{kind:?} {lang:?} {}: {text}",
+                    path.display()
+                );
             }
-            let manifest = &files.iter().find(|(p, _)| p.ends_with("forecourt.toml")).unwrap().1;
+            let manifest = &files
+                .iter()
+                .find(|(p, _)| p.ends_with("forecourt.toml"))
+                .unwrap()
+                .1;
             let parsed: toml::Table = toml::from_str(manifest).unwrap();
             assert_eq!(parsed["plugin"]["id"].as_str(), Some("acme-motors"));
         }
         let cargo = &render(&args(Kind::Platform, Lang::Rust)).unwrap()[0].1;
-        assert!(cargo.contains("forecourt-sdk = { path = \"/src/forecourt/sdk\" }"), "{cargo}");
+        assert!(
+            cargo.contains("forecourt-sdk = { path = \"/src/forecourt/sdk\" }"),
+            "{cargo}"
+        );
     }
 
     #[test]

@@ -187,7 +187,10 @@ pub fn keygen(args: KeygenArgs) -> anyhow::Result<u8> {
     println!("secret key  {} (keep it private)", args.out.display());
     println!("public key  {}", public.display());
     println!("key id      {}", key.public().key_id());
-    println!("\nOperators trust it with:\n\n[plugins]\ntrusted_keys = [\"{}\"]", key.public());
+    println!(
+        "\nOperators trust it with:\n\n[plugins]\ntrusted_keys = [\"{}\"]",
+        key.public()
+    );
     Ok(EXIT_OK)
 }
 
@@ -196,7 +199,8 @@ pub fn sign(args: SignArgs) -> anyhow::Result<u8> {
     use anyhow::Context;
     let pem = std::fs::read_to_string(&args.key)
         .with_context(|| format!("cannot read secret key {}", args.key.display()))?;
-    let key = SecretKey::from_pem(&pem).map_err(|e| ConfigError(format!("{}: {e}", args.key.display())))?;
+    let key = SecretKey::from_pem(&pem)
+        .map_err(|e| ConfigError(format!("{}: {e}", args.key.display())))?;
     let manifest_path = args
         .manifest
         .clone()
@@ -238,7 +242,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
     let verdict = verify_files(&args.component, args.manifest.as_deref(), trusted.as_ref())?;
     if args.json {
         let value = match &verdict {
-            Ok(v) => serde_json::json!({"verified": true, "signer": v, "trust_checked": trusted.is_some()}),
+            Ok(v) => {
+                serde_json::json!({"verified": true, "signer": v, "trust_checked": trusted.is_some()})
+            }
             Err(e) => serde_json::json!({"verified": false, "error": e, "message": e.to_string()}),
         };
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -248,7 +254,11 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<u8> {
             Err(e) => println!("REFUSED: {e}"),
         }
     }
-    Ok(if verdict.is_ok() { EXIT_OK } else { EXIT_CONFIG })
+    Ok(if verdict.is_ok() {
+        EXIT_OK
+    } else {
+        EXIT_CONFIG
+    })
 }
 
 /// One line on a good signature.

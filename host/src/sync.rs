@@ -164,6 +164,36 @@ pub struct Engine {
     /// with the scheduler's pulls of the same source.
     turn: tokio::sync::Mutex<()>,
     quality: crate::quality::Quality,
+    /// Pricing rules applied to each vehicle before transform (docs/pricing.md).
+    pricing: Option<Arc<crate::pricing::Pricing>>,
+    /// The enricher run on each vehicle before transform.
+    enricher: Option<crate::enrich::EnricherSetup>,
+}
+
+/// `rendered` with `notes` (the enricher's warnings) added to its issues.
+pub fn with_warnings(
+    rendered: Rendered,
+    notes: Vec<crate::runtime::types::ValidationIssue>,
+) -> Rendered {
+    match rendered {
+        Rendered::Listing {
+            hash,
+            body,
+            mut warnings,
+        } => {
+            warnings.extend(notes);
+            Rendered::Listing {
+                hash,
+                body,
+                warnings,
+            }
+        }
+        Rendered::Blocked(mut issues) => {
+            issues.extend(notes);
+            Rendered::Blocked(issues)
+        }
+        other => other,
+    }
 }
 
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
@@ -210,6 +240,8 @@ impl Engine {
             progress: Mutex::new(None),
             turn: tokio::sync::Mutex::new(()),
             quality: crate::quality::Quality::default(),
+            pricing: None,
+            enricher: None,
         }
     }
 
@@ -249,6 +281,21 @@ impl Engine {
     /// The quality pipeline every listing passes before it is planned.
     pub fn quality(&self) -> &crate::quality::Quality {
         &self.quality
+    }
+
+    /// Apply pricing rules before transform.
+    pub fn set_pricing(&mut self, pricing: Arc<crate::pricing::Pricing>) {
+        self.pricing = Some(pricing);
+    }
+
+    /// The pricing rules in force.
+    pub fn pricing(&self) -> Option<&Arc<crate::pricing::Pricing>> {
+        self.pricing.as_ref()
+    }
+
+    /// Run this enricher on each vehicle before transform.
+    pub fn set_enricher(&mut self, enricher: crate::enrich::EnricherSetup) {
+        self.enricher = Some(enricher);
     }
 
     /// The store.
@@ -410,6 +457,10 @@ impl Engine {
     /// Plan every vehicle whose content has not been planned yet.
     pub async fn plan(&self) -> EngineResult<usize> {
         let mut planned = 0;
+        if let Some(pricing) = &self.pricing {
+            // Thresholds crossed since the last sweep reprice (and replan) vehicles.
+            pricing.sweep_if_due(now_ms())?;
+        }
         let total = self.store.plan_backlog()?.map(|n| n as u64);
         loop {
             let batch = self.store.vehicles_to_plan(500)?;
@@ -418,10 +469,17 @@ impl Engine {
                 return Ok(planned);
             }
             let now = now_ms();
+            // The advertised price, decided once for every platform.
+            let priced = match &self.pricing {
+                Some(pricing) => pricing.priced_batch(&batch, now)?,
+                None => batch.iter().map(|v| v.record.clone()).collect(),
+            };
             let mut plans = Vec::with_capacity(batch.len());
             // Quality checks run before the planner emits any operation.
             let mut gate = crate::quality::Gate::open(&self.quality, self.store.as_ref(), &batch)?;
-            for vehicle in batch {
+            for (mut vehicle, record) in batch.into_iter().zip(priced) {
+                // Checked, enriched and sent with the advertised price.
+                vehicle.record = record;
                 let prepared = gate.prepare(&vehicle);
                 let mut listings = Vec::with_capacity(self.platforms.len());
                 let mut regressed = false;
@@ -429,9 +487,10 @@ impl Engine {
                     let rendered = match &prepared {
                         None => Rendered::NotAdvertisable,
                         Some(prepared) => {
-                            let verdict = gate.check(prepared, platform);
+                            let (enriched, notes) = self.enrich_for(platform, prepared).await;
+                            let verdict = gate.check(&enriched, platform);
                             regressed |= crate::quality::gate::regressed(&verdict);
-                            crate::quality::render(platform, &verdict).await
+                            with_warnings(crate::quality::render(platform, &verdict).await, notes)
                         }
                     };
                     let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
@@ -473,6 +532,7 @@ impl Engine {
             return Ok(Rendered::NotAdvertisable);
         }
         let prepared = self.quality.prepare(vehicle);
+        let (prepared, notes) = self.enrich_for(platform, &prepared).await;
         let facts = crate::quality::Facts {
             today: Some(crate::quality::gate::uk_today()),
             ..Default::default()
@@ -480,7 +540,44 @@ impl Engine {
         let verdict = self
             .quality
             .check(&prepared, &platform.id, &platform.info, &facts);
-        Ok(crate::quality::render(platform, &verdict).await)
+        Ok(with_warnings(
+            crate::quality::render(platform, &verdict).await,
+            notes,
+        ))
+    }
+
+    /// The prepared vehicle with the enricher's additions for `platform`
+    /// (unchanged without an enricher), and warnings when it failed. Runs
+    /// before the quality checks, so enriched fields are validated too.
+    pub async fn enrich_for<'a>(
+        &self,
+        platform: &PlatformSetup,
+        prepared: &'a crate::quality::Prepared,
+    ) -> (
+        std::borrow::Cow<'a, crate::quality::Prepared>,
+        Vec<crate::runtime::types::ValidationIssue>,
+    ) {
+        let Some(enricher) = &self.enricher else {
+            return (std::borrow::Cow::Borrowed(prepared), Vec::new());
+        };
+        let limit = platform.info.max_description_length;
+        let mut out = prepared.clone();
+        let (vehicle, mut notes) = enricher
+            .enrich(&platform.id, limit, prepared.vehicle.clone())
+            .await;
+        // The unstripped copy (sent where the personal-data rule is off) is
+        // the same vehicle unless personal data was stripped.
+        out.unstripped = if prepared.unstripped == prepared.vehicle {
+            vehicle.clone()
+        } else {
+            let (unstripped, more) = enricher
+                .enrich(&platform.id, limit, prepared.unstripped.clone())
+                .await;
+            notes.extend(more);
+            unstripped
+        };
+        out.vehicle = vehicle;
+        (std::borrow::Cow::Owned(out), notes)
     }
 
     // ----- deliver -----

@@ -1,10 +1,12 @@
 //! Write forecourt plugins as WebAssembly components.
 //!
 //! A forecourt plugin is a WebAssembly component that implements one world of
-//! the `forecourt:plugin@1.0.0` contract: `listing-platform` (a marketplace, a
-//! feed file, a website) or `dms-source` (a dealer management system). This
-//! crate hides the generated bindings: a plugin is a struct, an impl of
-//! [`Platform`] or [`Source`], and one macro.
+//! the `forecourt:plugin@1.1.0` contract: `listing-platform` (a marketplace, a
+//! feed file, a website), `dms-source` (a dealer management system), `crm`
+//! (where buyers' enquiries are delivered) or `enricher` (adds data to a
+//! vehicle before validation). This crate hides the generated bindings: a
+//! plugin is a struct, an impl of [`Platform`], [`Source`], [`Crm`] or
+//! [`Enricher`], and one macro.
 //!
 //! ```no_run
 //! use forecourt_sdk::{
@@ -79,11 +81,11 @@ pub mod text;
 ///
 /// The export macros embed it, as UTF-8, in a custom section named
 /// `forecourt:contract`.
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "1.1.0";
 
 /// The contract version as the exact bytes of the `forecourt:contract` section.
 #[doc(hidden)]
-pub const CONTRACT_VERSION_BYTES: [u8; 5] = *b"1.0.0";
+pub const CONTRACT_VERSION_BYTES: [u8; 5] = *b"1.1.0";
 
 const _: () = assert!(CONTRACT_VERSION.len() == CONTRACT_VERSION_BYTES.len());
 
@@ -115,9 +117,57 @@ pub mod source_bindings {
         export_macro_name: "export_dms_source",
         default_bindings_module: "$crate::source_bindings",
         with: {
-            "forecourt:plugin/types@1.0.0": crate::platform_bindings::forecourt::plugin::types,
-            "forecourt:plugin/log@1.0.0": crate::platform_bindings::forecourt::plugin::log,
-            "forecourt:plugin/kv@1.0.0": crate::platform_bindings::forecourt::plugin::kv,
+            "forecourt:plugin/types@1.1.0": crate::platform_bindings::forecourt::plugin::types,
+            "forecourt:plugin/log@1.1.0": crate::platform_bindings::forecourt::plugin::log,
+            "forecourt:plugin/kv@1.1.0": crate::platform_bindings::forecourt::plugin::kv,
+            "wasi:http/types@0.2.12": crate::platform_bindings::wasi::http::types,
+            "wasi:http/outgoing-handler@0.2.12": crate::platform_bindings::wasi::http::outgoing_handler,
+            "wasi:io/error@0.2.12": crate::platform_bindings::wasi::io::error,
+            "wasi:io/poll@0.2.12": crate::platform_bindings::wasi::io::poll,
+            "wasi:io/streams@0.2.12": crate::platform_bindings::wasi::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": crate::platform_bindings::wasi::clocks::monotonic_clock,
+        },
+    });
+}
+
+/// Generated bindings for the `crm` world (contract 1.1.0). Not part of the API.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod crm_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "crm",
+        pub_export_macro: true,
+        export_macro_name: "export_crm_world",
+        default_bindings_module: "$crate::crm_bindings",
+        with: {
+            "forecourt:plugin/types@1.1.0": crate::platform_bindings::forecourt::plugin::types,
+            "forecourt:plugin/log@1.1.0": crate::platform_bindings::forecourt::plugin::log,
+            "forecourt:plugin/kv@1.1.0": crate::platform_bindings::forecourt::plugin::kv,
+            "wasi:http/types@0.2.12": crate::platform_bindings::wasi::http::types,
+            "wasi:http/outgoing-handler@0.2.12": crate::platform_bindings::wasi::http::outgoing_handler,
+            "wasi:io/error@0.2.12": crate::platform_bindings::wasi::io::error,
+            "wasi:io/poll@0.2.12": crate::platform_bindings::wasi::io::poll,
+            "wasi:io/streams@0.2.12": crate::platform_bindings::wasi::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": crate::platform_bindings::wasi::clocks::monotonic_clock,
+        },
+    });
+}
+
+/// Generated bindings for the `enricher` world (contract 1.1.0). Not part of the API.
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod enricher_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "enricher",
+        pub_export_macro: true,
+        export_macro_name: "export_enricher_world",
+        default_bindings_module: "$crate::enricher_bindings",
+        with: {
+            "forecourt:plugin/types@1.1.0": crate::platform_bindings::forecourt::plugin::types,
+            "forecourt:plugin/log@1.1.0": crate::platform_bindings::forecourt::plugin::log,
+            "forecourt:plugin/kv@1.1.0": crate::platform_bindings::forecourt::plugin::kv,
             "wasi:http/types@0.2.12": crate::platform_bindings::wasi::http::types,
             "wasi:http/outgoing-handler@0.2.12": crate::platform_bindings::wasi::http::outgoing_handler,
             "wasi:io/error@0.2.12": crate::platform_bindings::wasi::io::error,
@@ -142,6 +192,24 @@ pub use platform_bindings::exports::forecourt::plugin::platform::{
 pub use source_bindings::exports::forecourt::plugin::source::{
     Change, PullPage, PullRequest, RowIssue, SourceInfo,
 };
+
+pub use crm_bindings::exports::forecourt::plugin::leads::{
+    CrmInfo, DeliveryResult, Document, Lead,
+};
+
+pub use enricher_bindings::exports::forecourt::plugin::enrichment::{
+    Enriched, EnricherInfo, Target,
+};
+
+/// The standard attribute keys enrichers fill (see `wit/enricher.wit`).
+pub mod attributes {
+    /// Combined (WLTP) fuel economy in miles per gallon, e.g. "52.3".
+    pub const FUEL_ECONOMY_MPG: &str = "fuel-economy-mpg";
+    /// The UK vehicle excise duty band letter for the CO2 figure, A to M.
+    pub const CO2_BAND: &str = "co2-band";
+    /// The UK insurance group, 1 to 50, with its letter, e.g. "14E".
+    pub const INSURANCE_GROUP: &str = "insurance-group";
+}
 
 pub use kv::KvError;
 pub use log::Level;
@@ -214,6 +282,37 @@ pub trait Source {
         let _ = (config, headers, body);
         Err(errors::not_supported("parse-push"))
     }
+}
+
+/// A dealer CRM: where the buyers' enquiries (leads) the hub collects are delivered.
+///
+/// Implement it on a unit struct and pass that struct to [`export_crm!`].
+/// [`describe`](Crm::describe) and [`render`](Crm::render) are required;
+/// `deliver` answers "not supported" by default (a CRM reached only by the
+/// host's e-mail delivery needs no `deliver`).
+pub trait Crm {
+    /// What this CRM plugin is and what it renders.
+    fn describe() -> CrmInfo;
+
+    /// The document for one lead. Deterministic and offline.
+    fn render(config: &str, lead: Lead) -> Result<Document, PluginError>;
+
+    /// Deliver a batch: one result per lead, or an error for the whole batch.
+    fn deliver(config: &str, leads: Vec<Lead>) -> Result<Vec<DeliveryResult>, PluginError> {
+        let _ = (config, leads);
+        Err(errors::not_supported("deliver"))
+    }
+}
+
+/// An enricher: adds data to a vehicle before validation and transform.
+///
+/// Implement it on a unit struct and pass that struct to [`export_enricher!`].
+pub trait Enricher {
+    /// What this enricher is and which fields it may fill.
+    fn describe() -> EnricherInfo;
+
+    /// Add data to one vehicle bound for `target`. Deterministic and offline.
+    fn enrich(config: &str, vehicle: Vehicle, target: Target) -> Result<Enriched, PluginError>;
 }
 
 /// Export a [`Platform`] implementation as this component's `listing-platform`.
@@ -364,6 +463,127 @@ macro_rules! export_source {
             #[cfg(target_arch = "wasm32")]
             $crate::source_bindings::export_dms_source!(
                 __ForecourtSourceExport with_types_in $crate::source_bindings
+            );
+
+            #[cfg(target_arch = "wasm32")]
+            #[unsafe(link_section = "forecourt:contract")]
+            #[used]
+            static __FORECOURT_CONTRACT: [u8; 5] = $crate::CONTRACT_VERSION_BYTES;
+        };
+    };
+}
+
+/// Export a [`Crm`] implementation as this component's `crm` world.
+///
+/// Use it once, at the root of a `cdylib` crate:
+///
+/// ```ignore
+/// forecourt_sdk::export_crm!(MyCrm);
+/// ```
+///
+/// Works like [`export_platform!`]: a hidden struct forwards the generated
+/// `Guest` trait to `<MyCrm as Crm>`, and [`CONTRACT_VERSION`] is stamped
+/// into the `forecourt:contract` custom section.
+#[macro_export]
+macro_rules! export_crm {
+    ($ty:ty) => {
+        const _: () = {
+            #[doc(hidden)]
+            struct __ForecourtCrmExport;
+
+            impl $crate::crm_bindings::exports::forecourt::plugin::leads::Guest
+                for __ForecourtCrmExport
+            {
+                fn describe() -> $crate::CrmInfo {
+                    <$ty as $crate::Crm>::describe()
+                }
+                fn render(
+                    config: ::std::string::String,
+                    lead: $crate::Lead,
+                ) -> ::std::result::Result<$crate::Document, $crate::PluginError> {
+                    <$ty as $crate::Crm>::render(&config, lead)
+                }
+                fn deliver(
+                    config: ::std::string::String,
+                    leads: ::std::vec::Vec<$crate::Lead>,
+                ) -> ::std::result::Result<
+                    ::std::vec::Vec<$crate::DeliveryResult>,
+                    $crate::PluginError,
+                > {
+                    <$ty as $crate::Crm>::deliver(&config, leads)
+                }
+            }
+
+            // See `export_platform!`.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[used]
+            static __FORECOURT_NATIVE_KEEP: fn() = || {
+                use $crate::crm_bindings::exports::forecourt::plugin::leads::Guest as _;
+                let _ = (
+                    __ForecourtCrmExport::describe,
+                    __ForecourtCrmExport::render,
+                    __ForecourtCrmExport::deliver,
+                );
+            };
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::crm_bindings::export_crm_world!(
+                __ForecourtCrmExport with_types_in $crate::crm_bindings
+            );
+
+            #[cfg(target_arch = "wasm32")]
+            #[unsafe(link_section = "forecourt:contract")]
+            #[used]
+            static __FORECOURT_CONTRACT: [u8; 5] = $crate::CONTRACT_VERSION_BYTES;
+        };
+    };
+}
+
+/// Export an [`Enricher`] implementation as this component's `enricher` world.
+///
+/// Use it once, at the root of a `cdylib` crate:
+///
+/// ```ignore
+/// forecourt_sdk::export_enricher!(MyEnricher);
+/// ```
+///
+/// Works like [`export_platform!`].
+#[macro_export]
+macro_rules! export_enricher {
+    ($ty:ty) => {
+        const _: () = {
+            #[doc(hidden)]
+            struct __ForecourtEnricherExport;
+
+            impl $crate::enricher_bindings::exports::forecourt::plugin::enrichment::Guest
+                for __ForecourtEnricherExport
+            {
+                fn describe() -> $crate::EnricherInfo {
+                    <$ty as $crate::Enricher>::describe()
+                }
+                fn enrich(
+                    config: ::std::string::String,
+                    vehicle: $crate::Vehicle,
+                    target: $crate::Target,
+                ) -> ::std::result::Result<$crate::Enriched, $crate::PluginError> {
+                    <$ty as $crate::Enricher>::enrich(&config, vehicle, target)
+                }
+            }
+
+            // See `export_platform!`.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[used]
+            static __FORECOURT_NATIVE_KEEP: fn() = || {
+                use $crate::enricher_bindings::exports::forecourt::plugin::enrichment::Guest as _;
+                let _ = (
+                    __ForecourtEnricherExport::describe,
+                    __ForecourtEnricherExport::enrich,
+                );
+            };
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::enricher_bindings::export_enricher_world!(
+                __ForecourtEnricherExport with_types_in $crate::enricher_bindings
             );
 
             #[cfg(target_arch = "wasm32")]

@@ -162,8 +162,8 @@ impl Subject {
     /// The subject of a component and its manifest (the identity is read from
     /// the manifest's `[plugin]` table; other keys are not interpreted here).
     pub fn of(component: &[u8], manifest: &[u8]) -> Result<Self, KeyError> {
-        let text = std::str::from_utf8(manifest)
-            .map_err(|_| KeyError::Manifest("is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(manifest).map_err(|_| KeyError::Manifest("is not UTF-8".into()))?;
         let identity: ManifestIdentity =
             toml::from_str(text).map_err(|e| KeyError::Manifest(e.message().to_string()))?;
         Ok(Subject {
@@ -478,8 +478,7 @@ pub fn write_key_pair(key: &SecretKey, path: &Path, comment: &str) -> std::io::R
     let mut file = options.open(path)?;
     file.write_all(key.to_pem().as_bytes())?;
     file.sync_all()?;
-    let line = format!("{} {}\n", key.public(), comment.trim())
-        .replace(" \n", "\n");
+    let line = format!("{} {}\n", key.public(), comment.trim()).replace(" \n", "\n");
     std::fs::write(&public_path, line)?;
     Ok(public_path)
 }
@@ -499,7 +498,11 @@ mod tests {
         TrustedKeys::parse(&format!("# ours\n\n{} acme release\n", k.public())).unwrap()
     }
 
-    fn check(component: &[u8], manifest: &[u8], sig: &SignatureFile) -> Result<Verified, VerifyError> {
+    fn check(
+        component: &[u8],
+        manifest: &[u8],
+        sig: &SignatureFile,
+    ) -> Result<Verified, VerifyError> {
         verify(
             component,
             manifest,
@@ -555,8 +558,14 @@ mod tests {
         assert!(err.to_string().starts_with("signer not trusted"), "{err}");
         let err = verify(b"wasm", MANIFEST, None, Path::new("acme.sig"), None).unwrap_err();
         assert!(err.to_string().starts_with("unsigned"), "{err}");
-        let err = verify(b"wasm", MANIFEST, Some("format = 3"), Path::new("acme.sig"), None)
-            .unwrap_err();
+        let err = verify(
+            b"wasm",
+            MANIFEST,
+            Some("format = 3"),
+            Path::new("acme.sig"),
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, VerifyError::Malformed { .. }), "{err}");
     }
 

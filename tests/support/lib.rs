@@ -3,6 +3,8 @@
 //! HTTP server on loopback.
 
 pub mod chromium;
+pub mod scripted;
+pub mod smtp;
 pub mod sshd;
 
 use forecourt::runtime::kv::MemoryKv;
@@ -45,12 +47,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Copy a component into `dir` as `<id>.wasm` and write `<id>.toml` with its
-/// sha256 and the extra manifest text; returns the component path.
+/// sha256, the contract version it exports and the extra manifest text;
+/// returns the component path.
 pub fn stage_with_manifest(dir: &Path, id: &str, kind: &str, wasm: &[u8], extra: &str) -> PathBuf {
     let path = dir.join(format!("{id}.wasm"));
     std::fs::write(&path, wasm).unwrap();
+    let contract = forecourt::contract::read_facts(wasm)
+        .ok()
+        .and_then(|f| f.contract_version)
+        .unwrap_or_else(|| forecourt::contract::CURRENT.to_string());
     let manifest = format!(
-        "[plugin]\nid = \"{id}\"\nkind = \"{kind}\"\nversion = \"0.1.0\"\ncontract = \"1.0.0\"\nsha256 = \"{}\"\n{extra}",
+        "[plugin]\nid = \"{id}\"\nkind = \"{kind}\"\nversion = \"0.1.0\"\ncontract = \"{contract}\"\nsha256 = \"{}\"\n{extra}",
         sha256_hex(wasm)
     );
     std::fs::write(path.with_extension("toml"), manifest).unwrap();

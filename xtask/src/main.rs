@@ -178,23 +178,34 @@ fn plugins() -> Result<Vec<String>, String> {
         let bytes =
             std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
         let sha = sha256_hex(&bytes);
-        std::fs::write(staged.join(format!("{id}.wasm")), &bytes).map_err(|e| e.to_string())?;
-        std::fs::write(
-            staged.join(format!("{id}.toml")),
-            with_sha256(&manifest, &sha),
-        )
-        .map_err(|e| e.to_string())?;
+        stage_file(&staged.join(format!("{id}.wasm")), &bytes)?;
+        stage_file(
+            &staged.join(format!("{id}.toml")),
+            with_sha256(&manifest, &sha).as_bytes(),
+        )?;
         staged_ids.push(id);
     }
     sign_staged(&staged, &staged_ids)?;
     for c in &guests {
         let wasm = built.join(format!("{}.wasm", c.package.replace('-', "_")));
         let name = c.package.trim_start_matches("guest-");
-        std::fs::copy(&wasm, staged.join("guests").join(format!("{name}.wasm")))
-            .map_err(|e| format!("cannot stage {}: {e}", wasm.display()))?;
+        let bytes =
+            std::fs::read(&wasm).map_err(|e| format!("cannot stage {}: {e}", wasm.display()))?;
+        stage_file(&staged.join("guests").join(format!("{name}.wasm")), &bytes)?;
     }
     eprintln!("xtask: components staged in {}", staged.display());
     Ok(plugins.into_iter().map(|c| c.package).collect())
+}
+
+/// Write a staged file as a new inode: a hard-linked copy of `target/`
+/// (a second worktree) must not see its plugins change underneath it.
+fn stage_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot replace {}: {e}", path.display())),
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Where the development publisher key lives: under `target/`, made once,
@@ -214,9 +225,16 @@ fn dev_key() -> Result<forecourt_signing::SecretKey, String> {
         std::fs::create_dir_all(path.parent().expect("has a parent"))
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let key = forecourt_signing::SecretKey::generate().map_err(|e| e.to_string())?;
-        forecourt_signing::write_key_pair(&key, &path, "forecourt development publisher (target/, never for production)")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        eprintln!("xtask: made the development publisher key {}", path.display());
+        forecourt_signing::write_key_pair(
+            &key,
+            &path,
+            "forecourt development publisher (target/, never for production)",
+        )
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!(
+            "xtask: made the development publisher key {}",
+            path.display()
+        );
     }
     let pem = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -227,8 +245,9 @@ fn dev_key() -> Result<forecourt_signing::SecretKey, String> {
 fn sign_staged(staged: &Path, ids: &[String]) -> Result<(), String> {
     let key = dev_key()?;
     let public = dev_key_path().with_extension("pub");
-    std::fs::copy(&public, staged.join(DEV_PUBLIC_KEY))
-        .map_err(|e| format!("cannot stage {}: {e}", public.display()))?;
+    let public_bytes =
+        std::fs::read(&public).map_err(|e| format!("cannot stage {}: {e}", public.display()))?;
+    stage_file(&staged.join(DEV_PUBLIC_KEY), &public_bytes)?;
     for id in ids {
         let read = |ext: &str| {
             let p = staged.join(format!("{id}.{ext}"));
@@ -236,8 +255,10 @@ fn sign_staged(staged: &Path, ids: &[String]) -> Result<(), String> {
         };
         let signature = forecourt_signing::sign(&key, &read("wasm")?, &read("toml")?)
             .map_err(|e| format!("cannot sign {id}: {e}"))?;
-        std::fs::write(staged.join(format!("{id}.sig")), signature.to_toml())
-            .map_err(|e| e.to_string())?;
+        stage_file(
+            &staged.join(format!("{id}.sig")),
+            signature.to_toml().as_bytes(),
+        )?;
     }
     eprintln!(
         "xtask: signed {} plugin(s) with development key {}",
@@ -288,7 +309,15 @@ fn test_services() -> Result<(), String> {
 fn test(plugin_crates: &[String], args: &[String]) -> Result<(), String> {
     // Host, end-to-end and adversarial tests.
     run(cargo()
-        .args(["test", "-p", "forecourt", "-p", "forecourt-tests", "-p", "forecourt-signing"])
+        .args([
+            "test",
+            "-p",
+            "forecourt",
+            "-p",
+            "forecourt-tests",
+            "-p",
+            "forecourt-signing",
+        ])
         .args(args))?;
     // The plugins' golden tests run natively, in the plugins' target dir.
     if !plugin_crates.is_empty() {

@@ -43,7 +43,15 @@ fn build_all() -> Result<(), String> {
         let mut cmd = Command::new(&python);
         cmd.current_dir(root())
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .args(["-d", "wit", "-w", "listing-platform", "componentize", "app", "-p"])
+            .args([
+                "-d",
+                "wit",
+                "-w",
+                "listing-platform",
+                "componentize",
+                "app",
+                "-p",
+            ])
             .arg(example("python-feed"))
             .arg("-o")
             .arg(out);
@@ -82,9 +90,8 @@ fn python_tool() -> Result<PathBuf, String> {
     run(Command::new(python).arg("-m").arg("venv").arg(&venv)).map_err(|e| {
         format!("cannot create a Python virtual environment for componentize-py ({e}); on Debian install python3-venv")
     })?;
-    run(Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", COMPONENTIZE_PY]))
-    .map_err(|e| format!("cannot install {COMPONENTIZE_PY} from PyPI: {e}"))?;
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", COMPONENTIZE_PY]))
+        .map_err(|e| format!("cannot install {COMPONENTIZE_PY} from PyPI: {e}"))?;
     Ok(tool)
 }
 
@@ -95,7 +102,11 @@ fn js_tool() -> Result<PathBuf, String> {
     if module.join("src/componentize.js").exists() {
         return Ok(module);
     }
-    if !Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Err("cannot build the JavaScript example: no node on PATH (install Node.js 18 or newer, e.g. `apt-get install nodejs npm`)".into());
     }
     run(Command::new("npm")

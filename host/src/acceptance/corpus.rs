@@ -64,18 +64,26 @@ pub fn from_sdk(v: sdk::Vehicle) -> t::Vehicle {
         variant: v.variant,
         trim: v.trim,
         vehicle_type: open_variant!(v.vehicle_type, VehicleType => VehicleType { Car, Van, Motorcycle, Motorhome, Truck }),
-        body_style: v.body_style.map(|b| open_variant!(b, BodyStyle => BodyStyle {
-            Hatchback, Saloon, Estate, Suv, Coupe, Convertible, Mpv, Pickup, PanelVan, Minibus
-        })),
-        fuel_type: v.fuel_type.map(|f| open_variant!(f, FuelType => FuelType {
-            Petrol, Diesel, Electric, Hybrid, PlugInHybrid, MildHybrid, Lpg, Hydrogen
-        })),
-        transmission: v.transmission.map(|x| open_variant!(x, Transmission => Transmission {
-            Manual, Automatic, SemiAutomatic, Cvt
-        })),
-        drivetrain: v.drivetrain.map(|d| open_variant!(d, Drivetrain => Drivetrain {
-            FrontWheelDrive, RearWheelDrive, AllWheelDrive, FourWheelDrive
-        })),
+        body_style: v.body_style.map(|b| {
+            open_variant!(b, BodyStyle => BodyStyle {
+                Hatchback, Saloon, Estate, Suv, Coupe, Convertible, Mpv, Pickup, PanelVan, Minibus
+            })
+        }),
+        fuel_type: v.fuel_type.map(|f| {
+            open_variant!(f, FuelType => FuelType {
+                Petrol, Diesel, Electric, Hybrid, PlugInHybrid, MildHybrid, Lpg, Hydrogen
+            })
+        }),
+        transmission: v.transmission.map(|x| {
+            open_variant!(x, Transmission => Transmission {
+                Manual, Automatic, SemiAutomatic, Cvt
+            })
+        }),
+        drivetrain: v.drivetrain.map(|d| {
+            open_variant!(d, Drivetrain => Drivetrain {
+                FrontWheelDrive, RearWheelDrive, AllWheelDrive, FourWheelDrive
+            })
+        }),
         doors: v.doors,
         seats: v.seats,
         engine_size_cc: v.engine_size_cc,
@@ -102,9 +110,11 @@ pub fn from_sdk(v: sdk::Vehicle) -> t::Vehicle {
             sdk::Condition::New => t::Condition::New,
             sdk::Condition::Used => t::Condition::Used,
         },
-        service_history: v.service_history.map(|s| open_variant!(s, ServiceHistory => ServiceHistory {
-            FullDealer, Full, Part, None
-        })),
+        service_history: v.service_history.map(|s| {
+            open_variant!(s, ServiceHistory => ServiceHistory {
+                FullDealer, Full, Part, None
+            })
+        }),
         previous_owners: v.previous_owners,
         mot_expiry: v.mot_expiry.map(date),
         features: v.features,
@@ -490,7 +500,14 @@ mod tests {
 
     #[test]
     fn real_fields() {
-        for ok in ["price", "images[2].url", "price.currency", "autotrader:derivativeId", "config", "stock-id"] {
+        for ok in [
+            "price",
+            "images[2].url",
+            "price.currency",
+            "autotrader:derivativeId",
+            "config",
+            "stock-id",
+        ] {
             assert!(is_real_field(ok), "{ok}");
         }
         for bad in ["colour_name", "", "Price", "vehicle.colour", ":x", "a b:c"] {

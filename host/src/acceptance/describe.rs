@@ -70,7 +70,10 @@ pub fn check(info: &PlatformInfo, report: &mut Report) {
     };
     report.verdict(
         "describe.complete",
-        format!("{} {} ({kind} platform, batch size {})", info.name, info.version, info.batch_size),
+        format!(
+            "{} {} ({kind} platform, batch size {})",
+            info.name, info.version, info.batch_size
+        ),
         problems,
     );
 
@@ -78,7 +81,11 @@ pub fn check(info: &PlatformInfo, report: &mut Report) {
         .required_fields
         .iter()
         .map(|f| ("required-fields", f))
-        .chain(info.recommended_fields.iter().map(|f| ("recommended-fields", f)))
+        .chain(
+            info.recommended_fields
+                .iter()
+                .map(|f| ("recommended-fields", f)),
+        )
         .filter(|(_, f)| !CONTRACT_FIELDS.contains(&f.as_str()))
         .map(|(list, f)| format!("{list} names `{f}`, which is not a contract field"))
         .collect();
@@ -115,8 +122,8 @@ fn is_mime_type(s: &str) -> bool {
 /// Whether `text` is a JSON Schema (checked against its meta-schema) whose
 /// instances are JSON objects, as a plugin configuration always is.
 pub fn schema_problems(text: &str) -> Result<(), String> {
-    let schema: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("config-schema is not JSON: {e}"))?;
+    let schema: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("config-schema is not JSON: {e}"))?;
     jsonschema::meta::validate(&schema)
         .map_err(|e| format!("config-schema is not valid JSON Schema: {e}"))?;
     jsonschema::validator_for(&schema)
@@ -157,12 +164,18 @@ mod tests {
 
     #[test]
     fn schemas() {
-        assert!(schema_problems(r#"{"type":"object","properties":{"a":{"type":"string"}}}"#).is_ok());
-        assert!(schema_problems("{not json").unwrap_err().contains("not JSON"));
+        assert!(
+            schema_problems(r#"{"type":"object","properties":{"a":{"type":"string"}}}"#).is_ok()
+        );
+        assert!(schema_problems("{not json")
+            .unwrap_err()
+            .contains("not JSON"));
         assert!(schema_problems(r#"{"type":"objekt"}"#)
             .unwrap_err()
             .contains("not valid JSON Schema"));
-        assert!(schema_problems(r#"{"type":"array"}"#).unwrap_err().contains("JSON object"));
+        assert!(schema_problems(r#"{"type":"array"}"#)
+            .unwrap_err()
+            .contains("JSON object"));
         let schema = r#"{"type":"object","required":["endpoint"],"additionalProperties":false,"properties":{"endpoint":{"type":"string"}}}"#;
         assert!(config_problems(schema, &serde_json::json!({"endpoint": "x"})).is_empty());
         let problems = config_problems(schema, &serde_json::json!({"endpont": 1}));

@@ -107,7 +107,11 @@ impl Report {
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "acceptance tests for {} ({})\n", self.plugin, self.component)?;
+        writeln!(
+            f,
+            "acceptance tests for {} ({})\n",
+            self.plugin, self.component
+        )?;
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &self.checks {
             let status = match c.status {

@@ -8,9 +8,7 @@ pub fn check(content_type: &str, body: &[u8]) -> Result<String, String> {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let text = || {
-        std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"))
-    };
+    let text = || std::str::from_utf8(body).map_err(|e| format!("not UTF-8: {e}"));
     match essence.as_str() {
         "text/tab-separated-values" => delimited(text()?, b'\t', "TSV"),
         "text/csv" => delimited(text()?, b',', "CSV"),
@@ -32,8 +30,13 @@ pub fn check(content_type: &str, body: &[u8]) -> Result<String, String> {
             Ok(format!("{n} JSON line(s)"))
         }
         t if t.ends_with("/xml") || t.ends_with("+xml") => xml(text()?),
-        t if t.starts_with("text/") => text().map(|_| "UTF-8 text (no structure check for this type)".into()),
-        _ => Ok(format!("{} bytes (no structure check for {essence})", body.len())),
+        t if t.starts_with("text/") => {
+            text().map(|_| "UTF-8 text (no structure check for this type)".into())
+        }
+        _ => Ok(format!(
+            "{} bytes (no structure check for {essence})",
+            body.len()
+        )),
     }
 }
 
@@ -93,7 +96,8 @@ fn xml(text: &str) -> Result<String, String> {
             Ok(Event::GeneralRef(r)) => {
                 let name = String::from_utf8_lossy(&r).into_owned();
                 let predefined = ["lt", "gt", "amp", "apos", "quot"].contains(&name.as_str());
-                let numeric = name.starts_with('#') && r.resolve_char_ref().is_ok_and(|c| c.is_some());
+                let numeric =
+                    name.starts_with('#') && r.resolve_char_ref().is_ok_and(|c| c.is_some());
                 if !predefined && !numeric {
                     return Err(format!("undefined entity `&{name};` at byte {position}"));
                 }
@@ -121,14 +125,24 @@ mod tests {
         assert!(check("text/tab-separated-values", b"id\ttitle\n1\ta \"b\"\n").is_ok());
         assert!(check("text/tab-separated-values", b"id\ttitle\n1\n").is_err());
         assert!(check("text/csv", b"id,title\n1,\"a, b\"\n").is_ok());
-        assert!(check("application/x-ndjson", b"{\"a\":1}\n{\"b\":2}\n").unwrap().starts_with("2 JSON"));
-        assert!(check("application/x-ndjson", b"{\"a\":1}\n{oops\n").unwrap_err().starts_with("line 2"));
+        assert!(check("application/x-ndjson", b"{\"a\":1}\n{\"b\":2}\n")
+            .unwrap()
+            .starts_with("2 JSON"));
+        assert!(check("application/x-ndjson", b"{\"a\":1}\n{oops\n")
+            .unwrap_err()
+            .starts_with("line 2"));
         assert!(check("application/ld+json", b"[1,2]").is_ok());
-        assert!(check("application/rss+xml", b"<?xml version=\"1.0\"?><rss><a>x &amp; y</a></rss>").is_ok());
+        assert!(check(
+            "application/rss+xml",
+            b"<?xml version=\"1.0\"?><rss><a>x &amp; y</a></rss>"
+        )
+        .is_ok());
         assert!(check("application/xml", b"<rss><a></rss>").is_err());
         assert!(check("application/xml", b"<rss><a>").is_err());
         assert!(check("application/xml", b"<a/><b/>").is_err());
-        assert!(check("text/xml", b"<a>&nbsp;</a>").unwrap_err().contains("nbsp"));
+        assert!(check("text/xml", b"<a>&nbsp;</a>")
+            .unwrap_err()
+            .contains("nbsp"));
         assert!(check("text/plain", &[0xff, 0xfe]).is_err());
     }
 }

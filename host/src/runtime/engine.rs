@@ -252,6 +252,8 @@ impl Runtime {
         let expected_world = match manifest.plugin.kind {
             PluginKind::Source => World::DmsSource,
             PluginKind::Platform => World::ListingPlatform,
+            PluginKind::Crm => World::Crm,
+            PluginKind::Enricher => World::Enricher,
         };
         if world != expected_world {
             return Err(LoadError::Mismatch {
@@ -305,6 +307,13 @@ impl Runtime {
             ),
             World::DmsSource => PluginBindingsPre::Source(
                 crate::runtime::bindings::source::DmsSourcePre::new(instance_pre)
+                    .map_err(compile_err)?,
+            ),
+            World::Crm => PluginBindingsPre::Crm(
+                crate::runtime::bindings::crm::CrmPre::new(instance_pre).map_err(compile_err)?,
+            ),
+            World::Enricher => PluginBindingsPre::Enricher(
+                crate::runtime::bindings::enricher::EnricherPre::new(instance_pre)
                     .map_err(compile_err)?,
             ),
         };

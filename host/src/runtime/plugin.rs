@@ -9,9 +9,13 @@
 
 use crate::contract::World;
 use crate::manifest::Manifest;
+use crate::runtime::bindings::crm::{Crm, CrmPre};
+use crate::runtime::bindings::enricher::{Enricher, EnricherPre};
 use crate::runtime::bindings::platform::{ListingPlatform, ListingPlatformPre};
 use crate::runtime::bindings::source::{DmsSource, DmsSourcePre};
-use crate::runtime::bindings::{platform_api as p, source_api as s, types};
+use crate::runtime::bindings::{
+    crm_api as c, enricher_api as e, platform_api as p, source_api as s, types,
+};
 use crate::runtime::cache::CacheOutcome;
 use crate::runtime::egress::{EgressPolicy, EgressStats, OperatorGrants};
 use crate::runtime::kv::KvBackend;
@@ -37,17 +41,23 @@ const MAX_IDLE_MEMORY: usize = 32 * 1024 * 1024;
 /// spinning guest is reported as interrupted by the epoch rather than cut off.
 const ASYNC_GRACE: Duration = Duration::from_millis(250);
 
-/// Pre-instantiated bindings for either world.
+/// Pre-instantiated bindings for one of the worlds.
 pub enum PluginBindingsPre {
     /// A listing platform.
     Platform(ListingPlatformPre<HostState>),
     /// A DMS source.
     Source(DmsSourcePre<HostState>),
+    /// A dealer CRM.
+    Crm(CrmPre<HostState>),
+    /// A vehicle enricher.
+    Enricher(EnricherPre<HostState>),
 }
 
 enum Bindings {
     Platform(ListingPlatform),
     Source(DmsSource),
+    Crm(Crm),
+    Enricher(Enricher),
 }
 
 struct Instance {
@@ -292,6 +302,12 @@ impl Plugin {
             }
             PluginBindingsPre::Source(pre) => {
                 Bindings::Source(pre.instantiate_async(&mut store).await.map_err(host_err)?)
+            }
+            PluginBindingsPre::Crm(pre) => {
+                Bindings::Crm(pre.instantiate_async(&mut store).await.map_err(host_err)?)
+            }
+            PluginBindingsPre::Enricher(pre) => {
+                Bindings::Enricher(pre.instantiate_async(&mut store).await.map_err(host_err)?)
             }
         };
         self.inner
@@ -641,5 +657,113 @@ impl Plugin {
             _ => None,
         })
         .await
+    }
+    // ----- crm -----
+
+    /// `describe` of a CRM plugin.
+    pub async fn crm_info(&self) -> Result<c::CrmInfo, CallError> {
+        self.call("describe", |b, store, _| match b {
+            Bindings::Crm(b) => Some(Box::pin(b.forecourt_plugin_leads().call_describe(store))),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The CRM document of one lead (for e-mail delivery).
+    pub async fn render_lead(
+        &self,
+        config: &str,
+        lead: &c::Lead,
+    ) -> Result<Result<c::Document, types::PluginError>, CallError> {
+        let out = self
+            .call("render", |b, store, _| match b {
+                Bindings::Crm(b) => Some(Box::pin(
+                    b.forecourt_plugin_leads().call_render(store, config, lead),
+                )),
+                _ => None,
+            })
+            .await?;
+        if let Ok(doc) = &out {
+            if doc.body.len() > self.output_limit() {
+                return Err(self.invalid(
+                    "render",
+                    format!(
+                        "document of {} bytes exceeds limits.max_output_kib ({} KiB)",
+                        doc.body.len(),
+                        self.output_limit() / 1024
+                    ),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deliver a batch of leads; the result has one entry per lead.
+    pub async fn deliver_leads(
+        &self,
+        config: &str,
+        leads: &[c::Lead],
+    ) -> Result<Result<Vec<c::DeliveryResult>, types::PluginError>, CallError> {
+        let out = self
+            .call("deliver", |b, store, _| match b {
+                Bindings::Crm(b) => Some(Box::pin(
+                    b.forecourt_plugin_leads()
+                        .call_deliver(store, config, leads),
+                )),
+                _ => None,
+            })
+            .await?;
+        if let Ok(results) = &out {
+            if let Some(r) = results.iter().find(|r| !leads.iter().any(|l| l.id == r.id)) {
+                return Err(self.invalid("deliver", format!("result for unknown lead `{}`", r.id)));
+            }
+        }
+        Ok(out)
+    }
+
+    // ----- enricher -----
+
+    /// `describe` of an enricher.
+    pub async fn enricher_info(&self) -> Result<e::EnricherInfo, CallError> {
+        self.call("describe", |b, store, _| match b {
+            Bindings::Enricher(b) => Some(Box::pin(
+                b.forecourt_plugin_enrichment().call_describe(store),
+            )),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Enrich one vehicle (hub-only data already removed) for a platform.
+    pub async fn enrich(
+        &self,
+        config: &str,
+        vehicle: &types::Vehicle,
+        target: &e::Target,
+    ) -> Result<Result<e::Enriched, types::PluginError>, CallError> {
+        let out = self
+            .call("enrich", |b, store, _| match b {
+                Bindings::Enricher(b) => Some(Box::pin(
+                    b.forecourt_plugin_enrichment()
+                        .call_enrich(store, config, vehicle, target),
+                )),
+                _ => None,
+            })
+            .await?;
+        if let Ok(enriched) = &out {
+            if enriched.vehicle.stock_id != vehicle.stock_id {
+                return Err(self.invalid(
+                    "enrich",
+                    format!(
+                        "returned stock id `{}` for vehicle `{}`",
+                        enriched.vehicle.stock_id, vehicle.stock_id
+                    ),
+                ));
+            }
+            if enriched.vehicle.hub_only.is_some() {
+                return Err(self.invalid("enrich", "returned hub-only data".into()));
+            }
+        }
+        Ok(out)
     }
 }

@@ -193,7 +193,10 @@ mod tests {
             "wasi:http/outgoing-handler@0.2.12",
         ] {
             assert!(matches!(judge(i, &inert), Verdict::Inert(_)), "{i}");
-            assert!(matches!(judge(i, &manifest(false)), Verdict::Refused(_)), "{i}");
+            assert!(
+                matches!(judge(i, &manifest(false)), Verdict::Refused(_)),
+                "{i}"
+            );
         }
         // A newer major version of an inert package is still refused.
         assert!(matches!(

@@ -119,6 +119,8 @@ enum StockOp {
     PartnerPost,
     /// `GET /partner/listings`.
     PartnerList,
+    /// `GET /enquiries`: buyers' enquiries after a cursor.
+    Enquiries,
 }
 
 impl StockOp {
@@ -129,6 +131,7 @@ impl StockOp {
             StockOp::Get(_) => CallKind::Get,
             StockOp::List | StockOp::PartnerList => CallKind::List,
             StockOp::PartnerPost => CallKind::Create,
+            StockOp::Enquiries => CallKind::Enquiries,
         }
     }
 }
@@ -141,6 +144,8 @@ enum ControlOp {
     RevokeTokens,
     Reset,
     Stock,
+    AddEnquiry,
+    Enquiries,
 }
 
 impl Route {
@@ -162,6 +167,11 @@ impl Route {
                 Route::Stock(StockOp::Patch((*id).to_owned()))
             }
             (["stock", id], _) if !id.is_empty() => Route::NotAllowed("GET, PATCH"),
+            (["enquiries"], "GET") => Route::Stock(StockOp::Enquiries),
+            (["enquiries"], _) => Route::NotAllowed("GET"),
+            (["_sandbox", "enquiries"], "POST") => Route::Control(ControlOp::AddEnquiry),
+            (["_sandbox", "enquiries"], "GET") => Route::Control(ControlOp::Enquiries),
+            (["_sandbox", "enquiries"], _) => Route::NotAllowed("GET, POST"),
             (["_sandbox", "stats"], "GET") => Route::Control(ControlOp::Stats),
             (["_sandbox", "faults"], "GET") => Route::Control(ControlOp::GetFaults),
             (["_sandbox", "faults"], "PUT") => Route::Control(ControlOp::PutFaults),
@@ -256,7 +266,10 @@ async fn stock_with_faults(state: &State, op: &StockOp, call: &Call<'_>) -> Resu
         }
         Decision::Unauthorized => {
             state.with_stats(|s| s.rejected += 1);
-            let reply = Reply::error(StatusCode::UNAUTHORIZED, "access to this integration is refused");
+            let reply = Reply::error(
+                StatusCode::UNAUTHORIZED,
+                "access to this integration is refused",
+            );
             Ok(reply.header(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
         }
         Decision::Timeout {
@@ -299,7 +312,9 @@ fn stock(state: &State, op: &StockOp, call: &Call<'_>) -> Reply {
             let reject = lock(&state.injector).faults().reject_fields.clone();
             Some(lock(&state.partner).post(call.body, &reject))
         }
-        StockOp::PartnerList => Some(lock(&state.partner).list(call.query.get("page").map(String::as_str))),
+        StockOp::PartnerList => {
+            Some(lock(&state.partner).list(call.query.get("page").map(String::as_str)))
+        }
         _ => None,
     };
     if let Some((status, body)) = partner_answer {
@@ -331,7 +346,39 @@ fn stock(state: &State, op: &StockOp, call: &Call<'_>) -> Reply {
         },
         StockOp::List => list(state, advertiser, &call.query),
         StockOp::PartnerPost | StockOp::PartnerList => unreachable!("answered above"),
+        StockOp::Enquiries => enquiries_page(state, advertiser, &call.query),
     }
+}
+
+/// `GET /enquiries?advertiserId=&pageSize=&after=`: the enquiries after a
+/// cursor, oldest first, with the cursor to continue from.
+fn enquiries_page(state: &State, advertiser: &str, query: &HashMap<String, String>) -> Reply {
+    let page_size = match query.get("pageSize") {
+        None => 50,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Reply::invalid(vec![Warning::error("pageSize", "is from 1 to 100")]);
+            }
+        },
+    };
+    let after = match query.get("after") {
+        None => 0,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return Reply::invalid(vec![Warning::error(
+                    "after",
+                    "is the cursor of a previous page",
+                )]);
+            }
+        },
+    };
+    let (results, cursor, more) = lock(&state.enquiries).page(advertiser, after, page_size);
+    Reply::json(
+        StatusCode::OK,
+        json!({ "results": results, "cursor": cursor.to_string(), "hasMore": more }),
+    )
 }
 
 fn authorize(state: &State, call: &Call<'_>) -> Result<(), Reply> {
@@ -482,8 +529,41 @@ fn store_error(error: StoreError) -> Reply {
 }
 
 /// The `/_sandbox` endpoints: no token needed, no faults applied.
-fn control(state: &State, op: ControlOp, call: &Call<'_>) -> Reply {
+fn control(state: &Arc<State>, op: ControlOp, call: &Call<'_>) -> Reply {
     match op {
+        ControlOp::AddEnquiry => {
+            let new = match serde_json::from_slice::<super::NewSandboxEnquiry>(call.body) {
+                Ok(new) => new,
+                Err(e) => return Reply::error(StatusCode::BAD_REQUEST, format!("enquiry: {e}")),
+            };
+            match state.add_enquiry(&new) {
+                Ok(added) => {
+                    // The webhook push happens after the answer, as a platform's would.
+                    let state = state.clone();
+                    let pushed = added.clone();
+                    tokio::spawn(async move { state.push_enquiry(&pushed).await });
+                    Reply::json(StatusCode::CREATED, added)
+                }
+                Err(super::enquiries::EnquiryError::UnknownAdvertiser) => Reply::error(
+                    StatusCode::NOT_FOUND,
+                    format!("unknown advertiser {}", new.advertiser_id),
+                ),
+                Err(super::enquiries::EnquiryError::UnknownStock) => Reply::error(
+                    StatusCode::NOT_FOUND,
+                    "no live stock item with that id or reference",
+                ),
+                Err(super::enquiries::EnquiryError::Invalid(message)) => {
+                    Reply::error(StatusCode::BAD_REQUEST, message)
+                }
+            }
+        }
+        ControlOp::Enquiries => match call.query.get("advertiserId") {
+            Some(advertiser) => Reply::json(StatusCode::OK, lock(&state.enquiries).all(advertiser)),
+            None => Reply::invalid(vec![Warning::error(
+                "advertiserId",
+                "query parameter is required",
+            )]),
+        },
         ControlOp::Stats => Reply::json(StatusCode::OK, &*lock(&state.stats)),
         ControlOp::GetFaults => Reply::json(StatusCode::OK, state.faults()),
         ControlOp::PutFaults => set_faults(

@@ -60,6 +60,12 @@ pub struct SandboxArgs {
     /// Vehicles of sample UK stock the local DMS starts with.
     #[arg(long, default_value_t = 25)]
     pub dms_vehicles: usize,
+    /// Push each new buyer's enquiry to this signed webhook (a forecourt enquiry webhook URL).
+    #[arg(long, requires = "enquiry_webhook_secret")]
+    pub enquiry_webhook: Option<String>,
+    /// The key enquiry pushes are signed with (HMAC-SHA256).
+    #[arg(long)]
+    pub enquiry_webhook_secret: Option<String>,
 }
 
 impl SandboxArgs {
@@ -93,6 +99,12 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
         .check()
         .map_err(|e| ConfigError(e.replace('_', "-")))?;
     let sandbox = Sandbox::start(config).await?;
+    if let (Some(url), Some(secret)) = (&args.enquiry_webhook, &args.enquiry_webhook_secret) {
+        sandbox.set_enquiry_webhook(Some(super::EnquiryWebhook {
+            url: url.clone(),
+            secret: secret.clone(),
+        }));
+    }
     let url = sandbox.base_url();
     println!("forecourt sandbox marketplace on {url}");
     println!("  advertisers   {}", args.advertisers.join(", "));
@@ -104,6 +116,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<u8> {
     println!("                POST {url}/_sandbox/revoke-tokens");
     println!("                POST {url}/_sandbox/reset");
     println!("                GET {url}/_sandbox/stock?advertiserId=…");
+    println!("  enquiries     GET {url}/enquiries?advertiserId=…&pageSize=…&after=…");
+    println!("                POST {url}/_sandbox/enquiries  (add a buyer's enquiry)");
     let dms = if args.dms {
         let dms = crate::dms_sandbox::DmsSandbox::start(crate::dms_sandbox::DmsConfig {
             listen: args.dms_listen,

@@ -22,6 +22,15 @@ pub struct SandboxStats {
     pub get: u64,
     /// `GET /stock` (list) calls.
     pub list: u64,
+    /// `GET /enquiries` calls.
+    #[serde(default)]
+    pub enquiries: u64,
+    /// Enquiries pushed to the webhook and acknowledged.
+    #[serde(default)]
+    pub enquiry_pushes: u64,
+    /// Enquiry pushes that failed after their retries.
+    #[serde(default)]
+    pub enquiry_push_failures: u64,
     /// 4xx answers other than injected 429s (invalid body, bad token, duplicate, unknown item...).
     pub rejected: u64,
     /// Injected 503s (`error_rate` and `down`).
@@ -47,6 +56,7 @@ impl SandboxStats {
             CallKind::Patch => &mut self.patch,
             CallKind::Get => &mut self.get,
             CallKind::List => &mut self.list,
+            CallKind::Enquiries => &mut self.enquiries,
         };
         *counter += 1;
     }
@@ -60,4 +70,5 @@ pub(crate) enum CallKind {
     Patch,
     Get,
     List,
+    Enquiries,
 }

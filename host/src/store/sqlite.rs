@@ -18,7 +18,10 @@ pub use admin::{
     AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary,
 };
 mod alerts;
+mod enquiries;
+mod pricing;
 mod quality;
+mod report;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -100,6 +103,8 @@ impl SqliteStore {
             M::up(include_str!("quality.sql")),
             M::up(include_str!("alerts.sql")),
             M::up(include_str!("push_inbox.sql")),
+            M::up(include_str!("migrations/enquiries.sql")),
+            M::up(include_str!("migrations/pricing.sql")),
         ])
         .to_latest(conn)
         .map_err(|e| format!("migration failed: {e}"))

@@ -32,7 +32,7 @@ pub struct Config {
     /// `NOT_PUBLISHED`.
     #[serde(default = "default_publish_to")]
     pub publish_to: Vec<String>,
-    /// Items per page when reading stock back (1 to 100).
+    /// Items per page when reading stock or enquiries back (1 to 100).
     #[serde(default = "default_page_size")]
     pub page_size: u32,
 }
@@ -85,7 +85,7 @@ pub const CONFIG_SCHEMA: &str = r#"{
       "minimum": 1,
       "maximum": 100,
       "default": 100,
-      "description": "Items per page when list-published reads stock back."
+      "description": "Items per page when list-published reads stock back and fetch-enquiries reads enquiries."
     }
   }
 }"#;
@@ -171,6 +171,19 @@ impl Config {
             self.advertiser_query(),
             self.page_size
         )
+    }
+
+    /// Path and query of one page of enquiries after `after` (a cursor).
+    pub fn enquiries_path(&self, after: Option<&str>) -> String {
+        let mut path = format!(
+            "/enquiries?{}&pageSize={}",
+            self.advertiser_query(),
+            self.page_size
+        );
+        if let Some(after) = after {
+            path.push_str(&format!("&after={}", percent_encode(after)));
+        }
+        path
     }
 
     /// The absolute URL of a path returned by the `*_path` methods.

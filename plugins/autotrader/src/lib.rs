@@ -3,14 +3,15 @@
 //! `transform` renders a vehicle as the stock item a create sends;
 //! `publish` creates, patches (only what changed), reserves, and takes
 //! vehicles off sale (sold, or to the wastebin); `list-published` reads the
-//! advertiser's stock back page by page for reconciliation.
+//! advertiser's stock back page by page for reconciliation; `fetch-enquiries`
+//! reads buyers' enquiries after a cursor.
 //!
 //! Tokens are the host's business: the manifest's `token-exchange` grant
 //! makes the host call `POST /authenticate` with the key and secret, keep
 //! the token for its lifetime and add `Authorization: Bearer …`. The plugin
 //! never sees key, secret or token.
 //!
-//! The logic lives in [`config`], [`stock`], [`diff`] and [`publish`], which
+//! The logic lives in [`config`], [`stock`], [`diff`], [`publish`] and [`enquiries`], which
 //! build and are tested natively; this file wires them to the contract and
 //! to the SDK's HTTP client.
 
@@ -20,12 +21,13 @@ use forecourt_sdk::http::{Request, Response};
 #[cfg(target_arch = "wasm32")]
 use forecourt_sdk::log;
 use forecourt_sdk::{
-    export_platform, Operation, OperationKind, OperationResult, Platform, PlatformInfo,
-    PlatformKind, PluginError, PublishedPage, Transformed, ValidationIssue, Vehicle,
+    export_platform, EnquiryPage, Operation, OperationKind, OperationResult, Platform,
+    PlatformInfo, PlatformKind, PluginError, PublishedPage, Transformed, ValidationIssue, Vehicle,
 };
 
 pub mod config;
 pub mod diff;
+pub mod enquiries;
 pub mod publish;
 pub mod stock;
 
@@ -144,6 +146,13 @@ impl Platform for AutoTrader {
         let call = publish::list_call(&config, page);
         let response = send(&config, &call, Instant::now())?;
         publish::published_page(&config, page, &response)
+    }
+
+    fn fetch_enquiries(config: &str, cursor: Option<String>) -> Result<EnquiryPage, PluginError> {
+        let config = Config::parse(config).map_err(|e| PluginError::validation("config", e))?;
+        let call = enquiries::enquiries_call(&config, cursor.as_deref())?;
+        let response = send(&config, &call, Instant::now())?;
+        enquiries::enquiry_page(&response, cursor.as_deref())
     }
 }
 

@@ -484,6 +484,19 @@ pub fn page_of(cursor: Option<&str>) -> Result<u32, PluginError> {
     }
 }
 
+impl Call {
+    /// A read whose answer the caller parses itself.
+    pub fn read(method: Method, path: String) -> Call {
+        Call {
+            method,
+            path,
+            body: None,
+            idempotency_key: None,
+            next: Next::Read,
+        }
+    }
+}
+
 /// The request for one page of stock.
 pub fn list_call(config: &Config, page: u32) -> Call {
     Call {

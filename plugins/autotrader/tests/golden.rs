@@ -425,6 +425,12 @@ fn describe_is_an_api_platform() {
 fn unsupported_operations_say_so() {
     let e = AutoTrader::render_feed(fixtures::CONFIG, vec![]).unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
-    let e = AutoTrader::fetch_enquiries(fixtures::CONFIG, None).unwrap_err();
-    assert_eq!(e.message, "fetch-enquiries is not supported by this plugin");
+    // fetch-enquiries is supported; a cursor it never gave is refused before any request.
+    let e = AutoTrader::fetch_enquiries(fixtures::CONFIG, Some("page-2".into())).unwrap_err();
+    assert_eq!(e.class, ErrorClass::Permanent);
+    assert!(
+        e.message.contains("invalid enquiry cursor"),
+        "{}",
+        e.message
+    );
 }

@@ -36,7 +36,10 @@ impl Platform for BadPlatform {
             panic!("description too long for my buffer");
         }
         if v.make.is_none() {
-            return Err(vec![ValidationIssue::warning("colour_name", "no colour name")]);
+            return Err(vec![ValidationIssue::warning(
+                "colour_name",
+                "no colour name",
+            )]);
         }
         Ok(Transformed {
             listing: Listing {
@@ -47,7 +50,10 @@ impl Platform for BadPlatform {
         })
     }
 
-    fn publish(_config: &str, operations: Vec<Operation>) -> Result<Vec<OperationResult>, PluginError> {
+    fn publish(
+        _config: &str,
+        operations: Vec<Operation>,
+    ) -> Result<Vec<OperationResult>, PluginError> {
         Ok(operations
             .into_iter()
             .map(|op| OperationResult {
@@ -57,7 +63,10 @@ impl Platform for BadPlatform {
             .collect())
     }
 
-    fn list_published(_config: &str, _cursor: Option<String>) -> Result<PublishedPage, PluginError> {
+    fn list_published(
+        _config: &str,
+        _cursor: Option<String>,
+    ) -> Result<PublishedPage, PluginError> {
         Ok(PublishedPage {
             items: vec![],
             next_cursor: None,
