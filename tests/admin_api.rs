@@ -156,7 +156,7 @@ fn loopback() -> AdminOptions {
 
 impl Host {
     fn token(&self, name: &str, role: Role) -> String {
-        auth::create(&self.app.store, name, role, "operator:test", now_ms())
+        auth::create(&self.app.store, name, role, &[], "operator:test", now_ms())
             .unwrap()
             .1
     }
@@ -602,6 +602,140 @@ async fn every_route_enforces_its_role_and_failed_logins_are_logged_without_toke
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enquiries_need_a_granted_token_and_the_channel_report_is_served() {
+    use forecourt::enquiries::{EnquiryStore, NewEnquiry, Via, READ_PERMISSION};
+    use forecourt::runtime::types::Person;
+    let h = host(loopback()).await;
+    let listed = h.stock[1].stock_id.clone();
+    let buyer = |n: usize| NewEnquiry {
+        platform_enquiry_id: format!("at-enq-{n}"),
+        stock_id: Some(listed.clone()),
+        remote_id: None,
+        received_at_ms: now_ms() - 3_600_000,
+        customer: Person {
+            name: Some(format!("Buyer Number{n}")),
+            email: Some(format!("buyer{n}@private.example")),
+            phone: Some("07700 900123".into()),
+            address: None,
+        },
+        message: Some("Is it still available?".into()),
+    };
+    let ingest = h
+        .app
+        .store
+        .store_enquiries(
+            "autotrader",
+            Via::Pull,
+            &[buyer(1), buyer(2)],
+            None,
+            &[],
+            now_ms(),
+        )
+        .unwrap();
+    assert_eq!(ingest.stored, 2);
+
+    let admin = h.token("owner", Role::Admin);
+    let viewer = h.token("wall-screen", Role::Viewer);
+    let sales = auth::create(
+        &h.app.store,
+        "sales-desk",
+        Role::Viewer,
+        &[READ_PERMISSION.to_string()],
+        "operator:test",
+        now_ms(),
+    )
+    .unwrap()
+    .1;
+
+    // No role implies the grant, not even admin.
+    for token in [&admin, &viewer] {
+        let reply = h.call("GET", "/api/enquiries", Some(token), None).await;
+        assert_eq!(reply.status, 403, "{}", reply.body);
+        assert_eq!(reply.error_code(), "not_granted");
+        assert!(!reply.body.contains("private.example"));
+    }
+    assert_eq!(
+        h.call("GET", "/api/enquiries", None, None).await.status,
+        401
+    );
+
+    // The granted viewer reads them, with the buyer.
+    let reply = h
+        .call(
+            "GET",
+            "/api/enquiries?platform=autotrader",
+            Some(&sales),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let items = reply.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["stock_id"], listed.as_str());
+    assert!(items
+        .iter()
+        .any(|e| e["customer"]["email"] == "buyer1@private.example"));
+    let me = h.call("GET", "/api/me", Some(&sales), None).await.json();
+    assert_eq!(me["grants"], json!([READ_PERMISSION]));
+
+    // The report needs no grant and holds no personal data.
+    let reply = h
+        .call("GET", "/api/report?days=7", Some(&viewer), None)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report = reply.json();
+    assert_eq!(report["enquiries"], 2);
+    let autotrader = report["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == "autotrader")
+        .expect("autotrader in the report");
+    assert_eq!(autotrader["enquiries"], 2);
+    assert_eq!(autotrader["enquiry_share"], 1.0);
+    assert!(autotrader["listings"].as_u64().unwrap() > 0);
+    assert!(!reply.body.contains("private.example") && !reply.body.contains("Buyer"));
+    let bad = h
+        .call("GET", "/api/report?days=0", Some(&viewer), None)
+        .await;
+    assert_eq!(bad.status, 400);
+
+    // Grants through the API: known ones only, and only by an admin.
+    let made = h
+        .call(
+            "POST",
+            "/api/tokens",
+            Some(&admin),
+            Some(r#"{"name": "crm-sync", "role": "viewer", "grants": ["enquiries:read"]}"#),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json()["grants"], json!([READ_PERMISSION]));
+    let refused = h
+        .call(
+            "POST",
+            "/api/tokens",
+            Some(&admin),
+            Some(r#"{"name": "greedy", "role": "viewer", "grants": ["everything"]}"#),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("unknown grant `everything`"),
+        "{}",
+        refused.body
+    );
+
+    // Who read enquiries is in the access log; what they read is nowhere in the logs.
+    let log = h.app.store.access_log(100, false).unwrap();
+    assert!(log
+        .iter()
+        .any(|r| r.who == "sales-desk" && r.path.starts_with("/api/enquiries") && r.status == 200));
+    let logs = logs();
+    assert!(!logs.contains("private.example") && !logs.contains("07700 900123"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_retried_and_discarded_through_the_api_and_audited() {
     let h = host(loopback()).await;
     let operator = h.token("night-shift", Role::Operator);
@@ -900,6 +1034,38 @@ async fn metrics_are_valid_prometheus_text_and_move_after_a_triggered_sync() {
     guarded.shutdown().await;
 }
 
+/// One enquiry about a listed car, and a viewer token granted to read it.
+fn seed_enquiry_and_sales_token(h: &Host) -> String {
+    use forecourt::enquiries::{EnquiryStore, NewEnquiry, Via, READ_PERMISSION};
+    let enquiry = NewEnquiry {
+        platform_enquiry_id: "at-dash-1".into(),
+        stock_id: Some(h.stock[1].stock_id.clone()),
+        remote_id: None,
+        received_at_ms: now_ms() - 60_000,
+        customer: forecourt::runtime::types::Person {
+            name: Some("Dashboard Buyer".into()),
+            email: Some("dash@private.example".into()),
+            phone: None,
+            address: None,
+        },
+        message: None,
+    };
+    h.app
+        .store
+        .store_enquiries("autotrader", Via::Pull, &[enquiry], None, &[], now_ms())
+        .unwrap();
+    auth::create(
+        &h.app.store,
+        "sales-desk",
+        Role::Viewer,
+        &[READ_PERMISSION.to_string()],
+        "operator:test",
+        now_ms(),
+    )
+    .unwrap()
+    .1
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() {
     if !chromium::available() {
@@ -908,6 +1074,7 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
     let h = host(loopback()).await;
     let viewer = h.token("wall-screen", Role::Viewer);
     let operator = h.token("night-shift", Role::Operator);
+    let sales = seed_enquiry_and_sales_token(&h);
     let dead = h.app.store.dead_letters(Some("autotrader")).unwrap();
     let target = dead[0].id;
     let retry_button = format!("#dead-letters tr[data-job-id=\"{target}\"] button.retry");
@@ -958,6 +1125,26 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
         .eval("document.querySelectorAll('#activity tbody tr').length")
         .await;
     assert_eq!(activity, 20);
+    // Channel charts from /api/report: a bar pair per platform, the
+    // enquiry share drawn to scale; the enquiries themselves stay hidden.
+    let share = b
+        .eval("document.querySelector('#chart-share .bar[data-label=\"autotrader\"] .fill.enquiries').style.width")
+        .await;
+    assert_eq!(share, "100%");
+    let google_listings = b
+        .eval(
+            "document.querySelector('#chart-share .bar[data-label=\"google\"] .value').textContent",
+        )
+        .await;
+    assert!(
+        google_listings.as_str().unwrap().starts_with("0% / "),
+        "{google_listings}"
+    );
+    assert_eq!(
+        b.eval("document.getElementById('enquiries-section').hidden")
+            .await,
+        true
+    );
     assert_eq!(
         b.eval(&format!(
             "document.querySelector('{retry_button}').disabled"
@@ -1029,6 +1216,24 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
         b.eval("sessionStorage.getItem('forecourt.token')").await,
         operator.as_str()
     );
+    // A token granted enquiries:read sees the buyers.
+    b.click("#sign-out").await;
+    b.wait_for(
+        "!document.getElementById('sign-in').hidden",
+        "the sign-in form for sales",
+    )
+    .await;
+    b.type_into("#token", &sales).await;
+    b.click("#sign-in-form button[type=submit]").await;
+    b.wait_for(
+        "document.querySelectorAll('#enquiries tbody tr').length === 1",
+        "the enquiries table",
+    )
+    .await;
+    let row = b
+        .eval("document.querySelector('#enquiries tbody tr').innerText")
+        .await;
+    assert!(row.as_str().unwrap().contains("Dashboard Buyer"), "{row}");
     assert_eq!(b.eval("localStorage.length").await, 0);
     assert_eq!(b.eval("document.cookie").await, "");
     if let Ok(dir) = std::env::var("FORECOURT_SCREENSHOT_DIR") {

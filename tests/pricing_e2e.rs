@@ -39,6 +39,11 @@ fn date_days_ago(days: i64) -> Option<Date> {
 /// A used car with a known price, cost and days in stock.
 fn car(stock_id: &str, price: i64, cost: i64, days_in_stock: i64) -> Vehicle {
     let mut v = forecourt::sample::sample_stock(1, 7).remove(0);
+    // Photos of this car (the same URLs on 3+ vehicles read as stock photos
+    // and are dropped by the quality rules).
+    for image in &mut v.images {
+        image.url = image.url.replace(&v.stock_id, stock_id);
+    }
     v.stock_id = stock_id.into();
     v.status = StockStatus::InStock;
     v.price = gbp(price);
@@ -71,6 +76,8 @@ fn golf(stock_id: &str) -> Vehicle {
         day: 1,
     });
     v.model_year = Some(2019);
+    // A June 2019 (19) mark: the quality rules refuse a mark newer than the car.
+    v.registration = Some("AB19MJU".into());
     v.description = Some("A tidy Golf with a full history.".into());
     v
 }

@@ -304,7 +304,11 @@ async fn handle(
                 .options
                 .metrics_require_token
                 .then_some(auth::Role::Viewer),
-            routes::Access::Role(role) => Some(role),
+            routes::Access::Role(role) | routes::Access::Granted(role, _) => Some(role),
+        };
+        let grant = match route.access {
+            routes::Access::Granted(_, grant) => Some(grant),
+            _ => None,
         };
         if let Some(needed) = needed {
             if state.too_many_failures(remote.ip()) {
@@ -328,6 +332,11 @@ async fn handle(
                     caller = Some(c);
                     if role < needed {
                         return Err(ApiError::forbidden(needed, role));
+                    }
+                    if let Some(grant) =
+                        grant.filter(|g| !caller.as_ref().is_some_and(|c| c.has(g)))
+                    {
+                        return Err(ApiError::not_granted(grant));
                     }
                 }
             }

@@ -49,6 +49,10 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// Permissions a token can be granted beyond its role. A role never implies
+/// one: access to buyers' personal data is given to named tokens only.
+pub const GRANTS: &[&str] = &[crate::enquiries::READ_PERMISSION];
+
 /// Who is calling: a valid, unrevoked token.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
@@ -58,9 +62,16 @@ pub struct Caller {
     pub name: String,
     /// Its role.
     pub role: Role,
+    /// Permissions granted beyond the role (see [`GRANTS`]).
+    pub grants: Vec<String>,
 }
 
 impl Caller {
+    /// Whether the token was granted `permission`.
+    pub fn has(&self, permission: &str) -> bool {
+        self.grants.iter().any(|g| g == permission)
+    }
+
     /// The actor recorded in the audit trail.
     pub fn actor(&self) -> String {
         format!("operator:{}", self.name)
@@ -147,6 +158,12 @@ pub fn authenticate(
         token_id: row.id,
         name: row.name,
         role,
+        // Only grants this version knows: least privilege for newer rows.
+        grants: row
+            .grants
+            .into_iter()
+            .filter(|g| GRANTS.contains(&g.as_str()))
+            .collect(),
     }))
 }
 
@@ -156,6 +173,9 @@ pub enum TokenError {
     /// The name is empty, too long or has odd characters.
     #[error("token name `{0}`: use 1 to 64 letters, digits, dots, dashes and underscores")]
     BadName(String),
+    /// A grant this host does not know.
+    #[error("unknown grant `{0}`: known grants are {known}", known = GRANTS.join(", "))]
+    UnknownGrant(String),
     /// The store refused (for example, the name is taken).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -166,6 +186,7 @@ pub fn create(
     store: &SqliteStore,
     name: &str,
     role: Role,
+    grants: &[String],
     actor: &str,
     now: i64,
 ) -> Result<(AdminTokenRow, String), TokenError> {
@@ -177,9 +198,22 @@ pub fn create(
     if !valid {
         return Err(TokenError::BadName(name.chars().take(80).collect()));
     }
+    if let Some(unknown) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        return Err(TokenError::UnknownGrant(unknown.chars().take(80).collect()));
+    }
+    let mut grants = grants.to_vec();
+    grants.sort();
+    grants.dedup();
     let new = generate();
-    let row =
-        store.create_admin_token(&new.id, name, role.as_str(), &new.secret_hash, actor, now)?;
+    let row = store.create_admin_token(
+        &new.id,
+        name,
+        role.as_str(),
+        &grants,
+        &new.secret_hash,
+        actor,
+        now,
+    )?;
     Ok((row, new.token))
 }
 
@@ -190,7 +224,8 @@ mod tests {
     #[test]
     fn generated_tokens_parse_and_authenticate_and_others_do_not() {
         let store = SqliteStore::in_memory().unwrap();
-        let (row, token) = create(&store, "ops-1", Role::Operator, "operator:test", 1).unwrap();
+        let (row, token) =
+            create(&store, "ops-1", Role::Operator, &[], "operator:test", 1).unwrap();
         assert!(token.starts_with("fct_") && token.len() > 50, "{token}");
         let caller = authenticate(&store, Some(&format!("Bearer {token}")))
             .unwrap()
@@ -229,9 +264,34 @@ mod tests {
     fn names_are_checked() {
         let store = SqliteStore::in_memory().unwrap();
         assert!(matches!(
-            create(&store, "bad name!", Role::Viewer, "t", 1),
+            create(&store, "bad name!", Role::Viewer, &[], "t", 1),
             Err(TokenError::BadName(_))
         ));
         assert!(Role::Admin > Role::Operator && Role::Operator > Role::Viewer);
+    }
+
+    #[test]
+    fn grants_are_known_stored_and_given_to_the_caller() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert!(matches!(
+            create(&store, "x", Role::Admin, &["everything".into()], "t", 1),
+            Err(TokenError::UnknownGrant(g)) if g == "everything"
+        ));
+        let (_, admin) = create(&store, "admin", Role::Admin, &[], "t", 1).unwrap();
+        let admin = authenticate(&store, Some(&format!("Bearer {admin}")))
+            .unwrap()
+            .unwrap();
+        // The admin role alone does not read personal data.
+        assert!(!admin.has(crate::enquiries::READ_PERMISSION));
+        let grant = vec![crate::enquiries::READ_PERMISSION.to_string()];
+        let (row, sales) = create(&store, "sales", Role::Viewer, &grant, "t", 1).unwrap();
+        assert_eq!(row.grants, grant);
+        let sales = authenticate(&store, Some(&format!("Bearer {sales}")))
+            .unwrap()
+            .unwrap();
+        assert!(sales.has(crate::enquiries::READ_PERMISSION));
+        let listed = store.admin_tokens().unwrap();
+        let listed = listed.iter().find(|t| t.name == "sales").unwrap();
+        assert_eq!(listed.grants, grant);
     }
 }

@@ -27,6 +27,10 @@ pub enum TokenCommand {
         /// What the token may do.
         #[arg(long, value_enum)]
         role: Role,
+        /// A permission beyond the role, e.g. `enquiries:read` (buyers'
+        /// enquiries, which hold personal data). Repeatable.
+        #[arg(long = "grant", value_name = "PERMISSION")]
+        grants: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -69,19 +73,31 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
             config,
             name,
             role,
+            grants,
             json,
         } => {
             let store = crate::app::open_store(&config.load()?)?;
-            let (row, token) = auth::create(&store, &name, role, &actor(), now_ms())?;
+            let (row, token) = auth::create(&store, &name, role, &grants, &actor(), now_ms())?;
             if json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({
                         "token": token, "id": row.id, "name": row.name, "role": row.role,
+                        "grants": row.grants,
                     }))?
                 );
             } else {
-                println!("created {} token `{}` (id {})", row.role, row.name, row.id);
+                println!(
+                    "created {} token `{}` (id {}){}",
+                    row.role,
+                    row.name,
+                    row.id,
+                    if row.grants.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", granted {}", row.grants.join(", "))
+                    }
+                );
                 println!("{token}");
                 println!("Keep it now: it is not stored and cannot be shown again.");
             }
@@ -98,15 +114,20 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
                 );
             } else {
                 println!(
-                    "{:<12} {:<24} {:<8} {:<16} {:<16} {:<16} created by",
-                    "id", "name", "role", "created", "last used", "revoked"
+                    "{:<12} {:<24} {:<8} {:<16} {:<16} {:<16} {:<16} created by",
+                    "id", "name", "role", "grants", "created", "last used", "revoked"
                 );
                 for t in &tokens {
                     println!(
-                        "{:<12} {:<24} {:<8} {:<16} {:<16} {:<16} {}",
+                        "{:<12} {:<24} {:<8} {:<16} {:<16} {:<16} {:<16} {}",
                         t.id,
                         t.name,
                         t.role,
+                        if t.grants.is_empty() {
+                            "-".to_string()
+                        } else {
+                            t.grants.join(",")
+                        },
                         when(Some(t.created_at)),
                         when(t.last_used_at),
                         when(t.revoked_at),
@@ -132,10 +153,19 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
     }
 }
 
-/// A token for `forecourt demo`: a fresh admin token named `demo`.
+/// A token for `forecourt demo`: a fresh admin token named `demo`, allowed
+/// to read the sandbox's (invented) enquiries.
 pub fn demo_token(store: &crate::store::SqliteStore) -> anyhow::Result<String> {
     // A previous demo's token in a kept database is revoked first.
     store.revoke_admin_token("demo", "operator:demo", now_ms())?;
-    let (_, token) = auth::create(store, "demo", Role::Admin, "operator:demo", now_ms())?;
+    let grants = [crate::enquiries::READ_PERMISSION.to_string()];
+    let (_, token) = auth::create(
+        store,
+        "demo",
+        Role::Admin,
+        &grants,
+        "operator:demo",
+        now_ms(),
+    )?;
     Ok(token)
 }

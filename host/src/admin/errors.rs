@@ -39,6 +39,15 @@ impl ApiError {
         )
     }
 
+    /// 403 for a route that needs a grant the token lacks.
+    pub fn not_granted(grant: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "not_granted",
+            format!("this needs a token granted `{grant}` (forecourt admin token create NAME --role viewer --grant {grant})"),
+        )
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

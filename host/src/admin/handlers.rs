@@ -110,7 +110,7 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
         Op::Me => {
             let c = r.caller()?;
             Ok(Reply::ok(
-                json!({"name": c.name, "role": c.role, "token_id": c.token_id}),
+                json!({"name": c.name, "role": c.role, "token_id": c.token_id, "grants": c.grants}),
             ))
         }
         Op::Status => status(state),
@@ -299,14 +299,26 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
             let role = Role::parse(role).ok_or_else(|| {
                 ApiError::bad_request(format!("role `{role}`: use viewer, operator or admin"))
             })?;
-            match auth::create(&state.store, name, role, &caller.actor(), now_ms()) {
+            let grants = match body.get("grants") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|g| g.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| ApiError::bad_request("`grants` must be a list of strings"))?,
+                Some(_) => return Err(ApiError::bad_request("`grants` must be a list of strings")),
+            };
+            match auth::create(&state.store, name, role, &grants, &caller.actor(), now_ms()) {
                 Ok((row, token)) => Ok(Reply::Json(
                     StatusCode::CREATED,
-                    json!({"token": token, "id": row.id, "name": row.name, "role": row.role, "created_at": row.created_at}),
+                    json!({"token": token, "id": row.id, "name": row.name, "role": row.role, "grants": row.grants, "created_at": row.created_at}),
                 )),
                 Err(auth::TokenError::BadName(_)) => Err(ApiError::bad_request(
                     "token names are 1 to 64 letters, digits, dots, dashes and underscores",
                 )),
+                Err(e @ auth::TokenError::UnknownGrant(_)) => {
+                    Err(ApiError::bad_request(e.to_string()))
+                }
                 Err(auth::TokenError::Store(e)) => Err(e.into()),
             }
         }
@@ -330,7 +342,44 @@ pub(crate) async fn dispatch(state: &AdminState, op: Op, r: Request) -> Result<R
                 json!({"items": state.store.access_log(limit, failures)?}),
             ))
         }
+        Op::Enquiries => enquiries(state, &r),
+        Op::Report => {
+            let days = r.number("days", 30, 3650)?;
+            let period = crate::report::Period::last_days(days as u32, now_ms());
+            let report = crate::report::channel_report(state.store.as_ref(), period)?;
+            Ok(Reply::ok(serde_json::to_value(report).map_err(|e| {
+                ApiError::internal(&format!("the report did not serialise: {e}"))
+            })?))
+        }
     }
+}
+
+/// `GET /api/enquiries`: buyers' enquiries with their CRM deliveries. The
+/// router has checked the `enquiries:read` grant; the access log records
+/// who read them (never what).
+fn enquiries(state: &AdminState, r: &Request) -> Result<Reply, ApiError> {
+    use crate::enquiries::{EnquiryQuery, EnquiryStore};
+    let since_ms = match r.text("since_days") {
+        None => None,
+        Some(_) => Some(now_ms() - r.number("since_days", 30, 3650)? as i64 * 86_400_000),
+    };
+    let store = state.store.as_ref();
+    let items = store
+        .enquiries(&EnquiryQuery {
+            platform: r.text("platform"),
+            stock_id: r.text("stock_id"),
+            since_ms,
+            limit: Some(r.number("limit", 100, 1000)?),
+        })?
+        .into_iter()
+        .map(|e| {
+            let deliveries = store.deliveries_of(e.id)?;
+            let mut v = serde_json::to_value(&e).unwrap_or(Value::Null);
+            v["deliveries"] = serde_json::to_value(deliveries).unwrap_or(Value::Null);
+            Ok(v)
+        })
+        .collect::<Result<Vec<_>, crate::store::StoreError>>()?;
+    Ok(Reply::ok(json!({ "items": items })))
 }
 
 fn platform_ids(state: &AdminState) -> Vec<String> {

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 description of the admin API, hand-written in
 //! `openapi.json` and served at `/api/openapi.json`. The test below holds it
 //! to the route table: every route documented, nothing documented that is
-//! not routed, and the role each route needs stated as `x-required-role`.
+//! not routed, and the role each route needs stated as `x-required-role`
+//! (`viewer+enquiries:read` where a grant is needed too).
 
 /// The document.
 pub const DOCUMENT: &str = include_str!("openapi.json");
@@ -35,6 +36,7 @@ pub fn routed() -> Vec<(String, String, String)> {
                 super::routes::Access::Public => "public".to_string(),
                 super::routes::Access::Metrics => "metrics".to_string(),
                 super::routes::Access::Role(role) => role.to_string(),
+                super::routes::Access::Granted(role, grant) => format!("{role}+{grant}"),
             };
             (r.method.to_string(), r.path.to_string(), role)
         })

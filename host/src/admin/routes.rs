@@ -13,6 +13,9 @@ pub enum Access {
     Metrics,
     /// A token with at least this role.
     Role(Role),
+    /// A token with at least this role and this grant (see `auth::GRANTS`):
+    /// routes that return buyers' personal data.
+    Granted(Role, &'static str),
 }
 
 /// The handlers.
@@ -50,6 +53,8 @@ pub enum Op {
     CreateToken,
     RevokeToken,
     AccessLog,
+    Enquiries,
+    Report,
 }
 
 /// One route.
@@ -78,6 +83,7 @@ use Access::{Metrics, Public};
 const VIEWER: Access = Access::Role(Role::Viewer);
 const OPERATOR: Access = Access::Role(Role::Operator);
 const ADMIN: Access = Access::Role(Role::Admin);
+const ENQUIRY_READER: Access = Access::Granted(Role::Viewer, crate::enquiries::READ_PERMISSION);
 
 /// Every route.
 pub const ROUTES: &[Route] = &[
@@ -132,6 +138,8 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/tokens", ADMIN, Op::CreateToken),
     route("DELETE", "/api/tokens/{id}", ADMIN, Op::RevokeToken),
     route("GET", "/api/access-log", ADMIN, Op::AccessLog),
+    route("GET", "/api/enquiries", ENQUIRY_READER, Op::Enquiries),
+    route("GET", "/api/report", VIEWER, Op::Report),
 ];
 
 /// What routing found.

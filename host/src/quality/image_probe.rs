@@ -183,13 +183,17 @@ impl ImageProbe {
                 Ok(_permit) => me.measure(&url).await,
                 Err(_) => Measured::Failed("probe closed".into()),
             };
+            // Cache first, then leave `pending`: a plan in between must find
+            // either the pending entry or the cached size, or it would fetch
+            // the same URL again.
+            let cached = me.store.put_image_size(&url, &measured, now_ms());
             let waiting = me
                 .pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&url)
                 .unwrap_or_default();
-            if let Err(e) = me.store.put_image_size(&url, &measured, now_ms()) {
+            if let Err(e) = cached {
                 tracing::warn!(error = %e, "Could not cache an image size.");
                 return;
             }

@@ -105,6 +105,7 @@ impl SqliteStore {
             M::up(include_str!("push_inbox.sql")),
             M::up(include_str!("migrations/enquiries.sql")),
             M::up(include_str!("migrations/pricing.sql")),
+            M::up(include_str!("migrations/token_grants.sql")),
         ])
         .to_latest(conn)
         .map_err(|e| format!("migration failed: {e}"))

@@ -11,6 +11,10 @@ let timer = null;
 
 const $ = (id) => document.getElementById(id);
 
+function canReadEnquiries() {
+  return me !== null && Array.isArray(me.grants) && me.grants.indexOf("enquiries:read") >= 0;
+}
+
 function canOperate() {
   return me !== null && ROLES.indexOf(me.role) >= ROLES.indexOf("operator");
 }
@@ -107,15 +111,89 @@ function renderDeadLetter(job, tr) {
   tr.append(actions);
 }
 
+// A horizontal bar chart: rows of [label, value, text]; bars scale to `max`.
+// Widths are set through style properties, never through markup.
+function bars(containerId, rows, max) {
+  const container = $(containerId);
+  if (rows.length === 0) {
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "No data in this period.";
+    container.replaceChildren(p);
+    return;
+  }
+  container.replaceChildren(...rows.map(([label, values, text]) => {
+    const row = document.createElement("div");
+    row.className = "bar" + (values.length > 1 ? " pair" : "");
+    row.dataset.label = label;
+    const name = document.createElement("span");
+    name.textContent = label;
+    const tracks = document.createElement("span");
+    for (const [value, kind] of values) {
+      const track = document.createElement("span");
+      track.className = "track";
+      const fill = document.createElement("span");
+      fill.className = "fill " + (kind || "");
+      fill.style.width = (max > 0 ? Math.max(0, Math.min(100, (value / max) * 100)) : 0) + "%";
+      track.append(fill);
+      tracks.append(track);
+    }
+    const figure = document.createElement("span");
+    figure.className = "value";
+    figure.textContent = text;
+    row.append(name, tracks, figure);
+    return row;
+  }));
+}
+
+function percent(x) {
+  return Math.round(x * 100) + "%";
+}
+
+function renderReport(report) {
+  const platforms = report.platforms;
+  const share = Math.max(0.0001, ...platforms.map((p) => Math.max(p.enquiry_share, p.listing_share)));
+  bars("chart-share", platforms.map((p) => [
+    p.platform,
+    [[p.enquiry_share, "enquiries"], [p.listing_share, "listings"]],
+    percent(p.enquiry_share) + " / " + percent(p.listing_share),
+  ]), share);
+  const categories = report.categories;
+  bars("chart-categories", categories.map((c) => [c.category, [[c.enquiries]], String(c.enquiries)]),
+    Math.max(0, ...categories.map((c) => c.enquiries)));
+  const days = report.days_to_sell;
+  bars("chart-days", days.map((d) => [d.category, [[d.median_days]], d.median_days.toFixed(0) + " d"]),
+    Math.max(0, ...days.map((d) => d.median_days)));
+  const byCategory = Object.entries(report.price_changes.by_category);
+  bars("chart-prices", byCategory.map(([category, mean]) => [category, [[mean]], mean.toFixed(1)]),
+    Math.max(0, ...byCategory.map(([, mean]) => mean)));
+  const changes = report.price_changes;
+  $("report-summary").textContent = report.enquiries + " enquiries (" + report.enquiries_without_vehicle +
+    " about no known vehicle); " + changes.sold + " sold, " + changes.with_changes +
+    " of them after a price change (mean " + changes.mean_change_percent.toFixed(1) + "%).";
+}
+
+function renderEnquiry(e, tr) {
+  const buyer = e.customer || {};
+  const deliveries = (e.deliveries || []).map((d) => d.target + ": " + d.state).join(", ");
+  tr.append(cell(time(e.received_at)), cell(e.platform), cell(e.stock_id || ""),
+    cell(e.purged_at ? "(deleted after retention)" : (buyer.name || "")),
+    cell([buyer.email, buyer.phone].filter(Boolean).join(" ")), cell(deliveries || "none"));
+}
+
 async function refresh() {
   try {
-    const [status, discrepancies, dead, completeness, audit] = await Promise.all([
+    const [status, discrepancies, dead, completeness, audit, report, enquiries] = await Promise.all([
       api("GET", "/api/status"),
       api("GET", "/api/discrepancies"),
       api("GET", "/api/dead-letters"),
       api("GET", "/api/completeness"),
       api("GET", "/api/audit?limit=20"),
+      api("GET", "/api/report?days=" + encodeURIComponent($("report-days").value)),
+      canReadEnquiries() ? api("GET", "/api/enquiries?limit=50") : Promise.resolve(null),
     ]);
+    renderReport(report);
+    if (enquiries) fill("enquiries", enquiries.items, renderEnquiry);
     fill("platforms", status.platforms, (p, tr) => {
       tr.dataset.platform = p.platform;
       tr.append(cell(p.platform));
@@ -156,6 +234,7 @@ function showBoard() {
   $("who-role").textContent = me.role;
   document.body.dataset.role = me.role;
   $("sync-now").hidden = !canOperate();
+  $("enquiries-section").hidden = !canReadEnquiries();
 }
 
 function signOut(reason) {
@@ -189,6 +268,7 @@ document.addEventListener("DOMContentLoaded", () => {
     start();
   });
   $("sign-out").addEventListener("click", () => signOut(""));
+  $("report-days").addEventListener("change", () => refresh());
   $("sync-now").addEventListener("click", () =>
     act($("sync-now"), "POST", "/api/sync", "Sync started.").then(() => { $("sync-now").disabled = false; }));
   if (sessionStorage.getItem(TOKEN_KEY)) start();

@@ -19,6 +19,8 @@ pub struct AdminTokenRow {
     pub name: String,
     /// viewer | operator | admin
     pub role: String,
+    /// Permissions granted beyond the role (e.g. `enquiries:read`).
+    pub grants: Vec<String>,
     /// When it was created.
     pub created_at: i64,
     /// Who created it.
@@ -127,10 +129,15 @@ fn read_token(r: &rusqlite::Row) -> rusqlite::Result<AdminTokenRow> {
         created_by: r.get(4)?,
         last_used_at: r.get(5)?,
         revoked_at: r.get(6)?,
+        grants: r
+            .get::<_, String>(7)?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
     })
 }
 
-const TOKEN_COLS: &str = "id, name, role, created_at, created_by, last_used_at, revoked_at";
+const TOKEN_COLS: &str = "id, name, role, created_at, created_by, last_used_at, revoked_at, grants";
 
 impl SqliteStore {
     /// Store a new token (its id and the hash of its secret) and audit it.
@@ -140,6 +147,7 @@ impl SqliteStore {
         id: &str,
         name: &str,
         role: &str,
+        grants: &[String],
         secret_hash: &str,
         actor: &str,
         now: i64,
@@ -160,21 +168,22 @@ impl SqliteStore {
                 });
             }
             tx.execute(
-                "INSERT INTO admin_tokens (id, name, role, secret_hash, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, name, role, secret_hash, now, actor],
+                "INSERT INTO admin_tokens (id, name, role, secret_hash, created_at, created_by, grants) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, name, role, secret_hash, now, actor, grants.join(" ")],
             )
             .map_err(db("create admin token"))?;
             append_audit(
                 tx,
                 &AuditEntry::new("admin", actor)
                     .step("token-create")
-                    .detail(serde_json::json!({"token_id": id, "name": name, "role": role})),
+                    .detail(serde_json::json!({"token_id": id, "name": name, "role": role, "grants": grants})),
                 now,
             )?;
             Ok(AdminTokenRow {
                 id: id.into(),
                 name: name.into(),
                 role: role.into(),
+                grants: grants.to_vec(),
                 created_at: now,
                 created_by: actor.into(),
                 last_used_at: None,
@@ -202,7 +211,7 @@ impl SqliteStore {
             c.query_row(
                 &format!("SELECT {TOKEN_COLS}, secret_hash FROM admin_tokens WHERE id = ?1 AND revoked_at IS NULL"),
                 params![id],
-                |r| Ok((read_token(r)?, r.get::<_, String>(7)?)),
+                |r| Ok((read_token(r)?, r.get::<_, String>(8)?)),
             )
             .optional()
             .map_err(db("admin token"))
@@ -459,10 +468,10 @@ mod tests {
     #[test]
     fn tokens_are_unique_by_active_name_and_revocation_is_audited() {
         let s = SqliteStore::in_memory().unwrap();
-        s.create_admin_token("aa", "ops", "operator", "h1", "operator:cli", 1)
+        s.create_admin_token("aa", "ops", "operator", &[], "h1", "operator:cli", 1)
             .unwrap();
         let err = s
-            .create_admin_token("bb", "ops", "viewer", "h2", "operator:cli", 2)
+            .create_admin_token("bb", "ops", "viewer", &[], "h2", "operator:cli", 2)
             .unwrap_err();
         assert!(err.to_string().contains("already named `ops`"), "{err}");
         assert!(s.active_admin_token("aa").unwrap().is_some());
@@ -470,7 +479,7 @@ mod tests {
         assert_eq!(revoked.unwrap().revoked_at, Some(3));
         assert!(s.active_admin_token("aa").unwrap().is_none());
         // The name is free again once the old token is revoked.
-        s.create_admin_token("cc", "ops", "viewer", "h3", "operator:cli", 4)
+        s.create_admin_token("cc", "ops", "viewer", &[], "h3", "operator:cli", 4)
             .unwrap();
         let steps: Vec<_> = s
             .audit_tail(10)
