@@ -135,6 +135,9 @@ pub struct StoredVehicle {
     pub seen_at: i64,
     /// The source that owns it.
     pub source: String,
+    /// Re-plan requests seen when it was read (0: none). Planning clears
+    /// the request only if no newer one arrived meanwhile.
+    pub plan_token: i64,
 }
 
 /// Desired versus published state of one vehicle on one platform.
@@ -201,6 +204,8 @@ pub struct VehiclePlan {
     pub stock_id: String,
     /// The content that was planned (empty for orphans the hub does not know).
     pub content_hash: String,
+    /// [`StoredVehicle::plan_token`] of the record planned.
+    pub plan_token: i64,
     /// One plan per platform.
     pub listings: Vec<PlannedListing>,
 }

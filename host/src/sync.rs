@@ -509,6 +509,7 @@ impl Engine {
                 plans.push(VehiclePlan {
                     stock_id: vehicle.record.stock_id.clone(),
                     content_hash: vehicle.content_hash.clone(),
+                    plan_token: vehicle.plan_token,
                     listings,
                 });
             }
@@ -1092,6 +1093,7 @@ impl Engine {
                     &[VehiclePlan {
                         stock_id: stock_id.clone(),
                         content_hash: String::new(),
+                        plan_token: 0,
                         listings: vec![planner::orphan_removal(stock_id, &platform.id, now)],
                     }],
                     now,

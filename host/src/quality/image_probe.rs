@@ -138,6 +138,9 @@ pub struct ImageProbe {
     permits: Arc<tokio::sync::Semaphore>,
     /// URL -> vehicles waiting for it.
     pending: Mutex<HashMap<String, HashSet<String>>>,
+    /// Measurements not finished: fetched, cached and their vehicles asked
+    /// to re-plan. Leaves `pending` earlier (once the size is cached).
+    unfinished: std::sync::atomic::AtomicUsize,
     /// host -> (failures in a row, last failure)
     hosts: Mutex<HashMap<String, (u32, Instant)>>,
 }
@@ -150,13 +153,14 @@ impl ImageProbe {
             store,
             settings,
             pending: Mutex::default(),
+            unfinished: std::sync::atomic::AtomicUsize::new(0),
             hosts: Mutex::default(),
         })
     }
 
-    /// Fetches waiting or running.
+    /// Measurements waiting, running, or not yet handed back to the planner.
     pub fn pending(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.unfinished.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Measure `url` in the background for `stock_id`; returns at once.
@@ -175,35 +179,44 @@ impl ImageProbe {
                 return; // a later plan asks again
             }
             pending.insert(url.to_string(), [stock_id.to_string()].into());
+            self.unfinished
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         let me = self.clone();
         let url = url.to_string();
         handle.spawn(async move {
-            let measured = match me.permits.clone().acquire_owned().await {
-                Ok(_permit) => me.measure(&url).await,
-                Err(_) => Measured::Failed("probe closed".into()),
-            };
-            // Cache first, then leave `pending`: a plan in between must find
-            // either the pending entry or the cached size, or it would fetch
-            // the same URL again.
-            let cached = me.store.put_image_size(&url, &measured, now_ms());
-            let waiting = me
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&url)
-                .unwrap_or_default();
-            if let Err(e) = cached {
-                tracing::warn!(error = %e, "Could not cache an image size.");
-                return;
-            }
-            if matches!(measured, Measured::Size(..)) {
-                let ids: Vec<String> = waiting.into_iter().collect();
-                if let Err(e) = me.store.request_replan(&ids) {
-                    tracing::warn!(error = %e, "Could not re-plan vehicles after measuring images.");
-                }
-            }
+            me.finish(&url).await;
+            me.unfinished
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+    }
+
+    /// Measure `url`, cache the result and ask its vehicles to re-plan.
+    async fn finish(&self, url: &str) {
+        let measured = match self.permits.clone().acquire_owned().await {
+            Ok(_permit) => self.measure(url).await,
+            Err(_) => Measured::Failed("probe closed".into()),
+        };
+        // Cache first, then leave `pending`: a plan in between must find
+        // either the pending entry or the cached size, or it would fetch
+        // the same URL again.
+        let cached = self.store.put_image_size(url, &measured, now_ms());
+        let waiting = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(url)
+            .unwrap_or_default();
+        if let Err(e) = cached {
+            tracing::warn!(error = %e, "Could not cache an image size.");
+            return;
+        }
+        if matches!(measured, Measured::Size(..)) {
+            let ids: Vec<String> = waiting.into_iter().collect();
+            if let Err(e) = self.store.request_replan(&ids) {
+                tracing::warn!(error = %e, "Could not re-plan vehicles after measuring images.");
+            }
+        }
     }
 
     /// Measure now (bounded by the timeout), cache and return the result.

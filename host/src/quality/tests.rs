@@ -48,6 +48,7 @@ fn realistic_sample_stock_passes_every_blocking_rule() {
             present: true,
             seen_at: 0,
             source: "dms".into(),
+            plan_token: 1,
         })
         .collect();
     let index = gate::StockIndex::new(&stored);

@@ -8,7 +8,7 @@ CREATE TABLE vehicles (
     content_hash       TEXT NOT NULL,
     status             TEXT NOT NULL,          -- due-in | in-stock | reserved | sold | withdrawn
     present            INTEGER NOT NULL,       -- 0 once the DMS removed it
-    plan_needed        INTEGER NOT NULL,       -- 1 until the planner has planned this content
+    plan_needed        INTEGER NOT NULL,       -- > 0 until planned: counts requests (migrations/plan_requests.sql)
     seen_at            INTEGER NOT NULL,       -- when this content was first seen (latency metric)
     updated_at         INTEGER NOT NULL,
     snapshot_seq       INTEGER,                -- last full snapshot that mentioned it

@@ -106,6 +106,7 @@ impl SqliteStore {
             M::up(include_str!("migrations/enquiries.sql")),
             M::up(include_str!("migrations/pricing.sql")),
             M::up(include_str!("migrations/token_grants.sql")),
+            M::up(include_str!("migrations/plan_requests.sql")),
         ])
         .to_latest(conn)
         .map_err(|e| format!("migration failed: {e}"))
@@ -196,21 +197,21 @@ fn append_audit(tx: &Transaction, entry: &AuditEntry, now: i64) -> StoreResult<(
     Ok(())
 }
 
-fn read_vehicle(row: &rusqlite::Row) -> rusqlite::Result<(String, String, bool, i64, String)> {
+type RawVehicle = (String, String, bool, i64, String, i64);
+
+fn read_vehicle(row: &rusqlite::Row) -> rusqlite::Result<RawVehicle> {
     Ok((
         row.get(0)?,
         row.get(1)?,
         row.get::<_, i64>(2)? != 0,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
-fn decode_vehicle(
-    op: &'static str,
-    raw: (String, String, bool, i64, String),
-) -> StoreResult<StoredVehicle> {
-    let (record, content_hash, present, seen_at, source) = raw;
+fn decode_vehicle(op: &'static str, raw: RawVehicle) -> StoreResult<StoredVehicle> {
+    let (record, content_hash, present, seen_at, source, plan_token) = raw;
     let record = serde_json::from_str(&record).map_err(|e| StoreError::Corrupt {
         op,
         message: e.to_string(),
@@ -221,10 +222,11 @@ fn decode_vehicle(
         present,
         seen_at,
         source,
+        plan_token,
     })
 }
 
-const VEHICLE_COLS: &str = "record, content_hash, present, seen_at, source";
+const VEHICLE_COLS: &str = "record, content_hash, present, seen_at, source, plan_needed";
 const LISTING_COLS: &str = "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, published_body, remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at, generation";
 const JOB_COLS: &str = "id, platform, stock_id, kind, idempotency_key, attempts, listing_hash, seen_at, state, last_error, error_class, priority, run_at";
 
@@ -270,7 +272,7 @@ fn read_job(r: &rusqlite::Row) -> rusqlite::Result<Job> {
 fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> StoreResult<bool> {
     let n = tx
         .execute(
-            "UPDATE vehicles SET present = 0, plan_needed = 1, seen_at = ?2, updated_at = ?2 WHERE stock_id = ?1 AND present = 1",
+            "UPDATE vehicles SET present = 0, plan_needed = plan_needed + 1, seen_at = ?2, updated_at = ?2 WHERE stock_id = ?1 AND present = 1",
             params![stock_id, now],
         )
         .map_err(db("remove"))?;
@@ -367,8 +369,10 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
         }
     }
     tx.execute(
-        "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = 1",
-        params![vehicle.stock_id, vehicle.content_hash],
+        // Compare-and-clear: a change or re-plan request that arrived while
+        // this plan was made raised plan_needed past the token, so it stays.
+        "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = ?3",
+        params![vehicle.stock_id, vehicle.content_hash, vehicle.plan_token],
     )
     .map_err(db("apply plans"))?;
     Ok(())
@@ -388,7 +392,8 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                 _ => "live",
             };
             // The listing reflects what this job sent; if a newer plan
-            // is pending, the listing stays pending.
+            // is pending, the listing stays pending, and if a newer plan
+            // was blocked by the quality rules, it stays blocked.
             tx.execute(
                 "UPDATE listings SET
                    published_state = CASE WHEN ?3 = 'removed' THEN 'removed'
@@ -397,7 +402,9 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                    published_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
                    published_body = CASE WHEN ?3 = 'removed' THEN NULL WHEN desired_hash = ?4 THEN desired_body ELSE published_body END,
                    remote_id = COALESCE(?5, remote_id),
-                   lifecycle = CASE WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync' ELSE lifecycle END,
+                   lifecycle = CASE WHEN lifecycle = 'blocked' THEN 'blocked'
+                                    WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync'
+                                    ELSE lifecycle END,
                    last_error = NULL, error_class = NULL, attempts = 0, updated_at = ?6
                  WHERE stock_id = ?1 AND platform = ?2",
                 params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
@@ -508,7 +515,7 @@ impl Store for SqliteStore {
                     "drift"
                 }
             };
-            tx.execute("UPDATE vehicles SET plan_needed = 1 WHERE stock_id = ?1", params![stock_id])
+            tx.execute("UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1", params![stock_id])
                 .map_err(db("record observed"))?;
             append_audit(
                 tx,
@@ -567,7 +574,7 @@ impl Store for SqliteStore {
                             "INSERT INTO vehicles (stock_id, source, record, content_hash, status, present, plan_needed, seen_at, updated_at, snapshot_seq, missing_since)
                              VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, ?6, ?7, NULL)
                              ON CONFLICT(stock_id) DO UPDATE SET source = ?2, record = ?3, content_hash = ?4, status = ?5, present = 1,
-                               plan_needed = 1, seen_at = ?6, updated_at = ?6, snapshot_seq = COALESCE(?7, snapshot_seq), missing_since = NULL",
+                               plan_needed = vehicles.plan_needed + 1, seen_at = ?6, updated_at = ?6, snapshot_seq = COALESCE(?7, snapshot_seq), missing_since = NULL",
                             params![vehicle.stock_id, batch.source, record, hash, status_name(&vehicle.status), now, snapshot],
                         )
                         .map_err(db("ingest"))?;
@@ -722,7 +729,7 @@ impl Store for SqliteStore {
     fn vehicles_to_plan(&self, limit: usize) -> StoreResult<Vec<StoredVehicle>> {
         self.with(|c| {
             let mut stmt = c
-                .prepare(&format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE plan_needed = 1 ORDER BY seen_at LIMIT ?1"))
+                .prepare(&format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE plan_needed > 0 ORDER BY seen_at LIMIT ?1"))
                 .map_err(db("vehicles to plan"))?;
             let rows = stmt.query_map(params![limit as i64], read_vehicle).map_err(db("vehicles to plan"))?;
             rows.map(|r| decode_vehicle("vehicles to plan", r.map_err(db("vehicles to plan"))?)).collect()
@@ -1101,7 +1108,7 @@ impl Store for SqliteStore {
     fn plan_backlog(&self) -> StoreResult<Option<i64>> {
         self.with(|c| {
             c.query_row(
-                "SELECT COUNT(*) FROM vehicles WHERE plan_needed = 1",
+                "SELECT COUNT(*) FROM vehicles WHERE plan_needed > 0",
                 [],
                 |r| r.get(0),
             )
@@ -1490,6 +1497,7 @@ mod tests {
         let plan = |key: &str| VehiclePlan {
             stock_id: v.stock_id.clone(),
             content_hash: content_hash(&v),
+            plan_token: 1,
             listings: vec![PlannedListing {
                 stock_id: v.stock_id.clone(),
                 platform: "p".into(),

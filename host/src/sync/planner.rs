@@ -203,6 +203,7 @@ mod tests {
             present,
             seen_at: 100,
             source: "dms".into(),
+            plan_token: 1,
         }
     }
 

@@ -81,7 +81,7 @@ impl PricingStore for SqliteStore {
                 if change.replan {
                     // The listings change: the planner renders it again.
                     tx.execute(
-                        "UPDATE vehicles SET plan_needed = 1 WHERE stock_id = ?1",
+                        "UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1",
                         params![s.stock_id],
                     )
                     .map_err(db("save prices"))?;

@@ -124,7 +124,7 @@ impl QualityStore for SqliteStore {
                 )
                 .map_err(db("reset mileage"))?;
             tx.execute(
-                "UPDATE vehicles SET plan_needed = 1 WHERE stock_id = ?1",
+                "UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1",
                 params![stock_id],
             )
             .map_err(db("reset mileage"))?;
@@ -209,7 +209,7 @@ impl QualityStore for SqliteStore {
             for id in stock_ids {
                 n += tx
                     .execute(
-                        "UPDATE vehicles SET plan_needed = 1 WHERE stock_id = ?1 AND present = 1",
+                        "UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1 AND present = 1",
                         params![id],
                     )
                     .map_err(db("request re-plan"))?;
@@ -359,6 +359,7 @@ mod tests {
                 .map(|v| crate::store::VehiclePlan {
                     stock_id: v.record.stock_id.clone(),
                     content_hash: v.content_hash.clone(),
+                    plan_token: v.plan_token,
                     listings: vec![],
                 })
                 .collect();
@@ -372,5 +373,40 @@ mod tests {
         let again = s.vehicles_to_plan(10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].record.stock_id, stock[1].stock_id);
+    }
+
+    #[test]
+    fn a_replan_request_during_planning_is_not_lost() {
+        let (s, stock) = store_with(1);
+        let id = stock[0].stock_id.clone();
+        let read = s.vehicles_to_plan(10).unwrap();
+        // An image size arrives after the planner read the vehicle and
+        // before it stored the plan.
+        s.request_replan(std::slice::from_ref(&id)).unwrap();
+        let plans: Vec<_> = read
+            .iter()
+            .map(|v| crate::store::VehiclePlan {
+                stock_id: v.record.stock_id.clone(),
+                content_hash: v.content_hash.clone(),
+                plan_token: v.plan_token,
+                listings: vec![],
+            })
+            .collect();
+        s.apply_plans(&plans, 2).unwrap();
+        let again = s.vehicles_to_plan(10).unwrap();
+        assert_eq!(again.len(), 1, "the request made during planning stays");
+        assert!(again[0].plan_token > read[0].plan_token);
+        // Planned with the newer token, it is cleared.
+        let plans: Vec<_> = again
+            .iter()
+            .map(|v| crate::store::VehiclePlan {
+                stock_id: v.record.stock_id.clone(),
+                content_hash: v.content_hash.clone(),
+                plan_token: v.plan_token,
+                listings: vec![],
+            })
+            .collect();
+        s.apply_plans(&plans, 3).unwrap();
+        assert!(s.vehicles_to_plan(10).unwrap().is_empty());
     }
 }
