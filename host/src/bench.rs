@@ -217,20 +217,25 @@ feed = {{ directory = "feeds/google" }}
     let app = crate::app::build_with_secrets(&config, Some(Box::new(secrets))).await?;
     let engine = &app.engine;
 
+    // Returns the wall time, operations acknowledged and per-step times.
     let converge = || async {
         let t = Instant::now();
         let mut ops = 0usize;
+        let mut steps = crate::sync::CycleTimings::default();
         loop {
             let report = engine.sync_once().await?;
             ops += report.deliveries.iter().map(|d| d.done).sum::<usize>();
+            steps.pull_ms += report.timings.pull_ms;
+            steps.plan_ms += report.timings.plan_ms;
+            steps.deliver_ms += report.timings.deliver_ms;
             if queue_empty(app.store.as_ref())? {
-                return anyhow::Ok((t.elapsed(), ops));
+                return anyhow::Ok((t.elapsed(), ops, steps));
             }
         }
     };
 
     let calls0 = sandbox.stats().stock_calls();
-    let (initial, initial_ops) = converge().await?;
+    let (initial, initial_ops, initial_steps) = converge().await?;
     let calls1 = sandbox.stats().stock_calls();
 
     // 1% changed.
@@ -242,11 +247,11 @@ feed = {{ directory = "feeds/google" }}
     }
     std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(&stock))?;
     let calls2 = sandbox.stats().stock_calls();
-    let (incremental, incremental_ops) = converge().await?;
+    let (incremental, incremental_ops, incremental_steps) = converge().await?;
     let calls3 = sandbox.stats().stock_calls();
 
     // Nothing changed.
-    let (no_change, _) = converge().await?;
+    let (no_change, _, no_change_steps) = converge().await?;
     let calls4 = sandbox.stats().stock_calls();
 
     // Sold-to-removed: a push (one page) to every platform acknowledging.
@@ -286,6 +291,7 @@ feed = {{ directory = "feeds/google" }}
             "operations": initial_ops,
             "operations_per_second": initial_ops as f64 / initial.as_secs_f64(),
             "platform_api_calls": calls1 - calls0,
+            "steps_ms": initial_steps,
         },
         "one_percent_changed": {
             "changed_vehicles": changed,
@@ -293,10 +299,12 @@ feed = {{ directory = "feeds/google" }}
             "operations": incremental_ops,
             "platform_api_calls": calls3 - calls2,
             "calls_per_changed_listing": (calls3 - calls2) as f64 / (changed as f64 * 2.0),
+            "steps_ms": incremental_steps,
         },
         "no_change": {
             "seconds": no_change.as_secs_f64(),
             "platform_api_calls": calls4 - calls3,
+            "steps_ms": no_change_steps,
         },
         "sold_to_removed": summarise(latencies),
         "listings": listings,

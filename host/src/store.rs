@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
 pub use sqlite::{
-    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary,
+    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, NewTokenRow, VehicleFilter,
+    VehicleSummary,
 };
 
 /// Store errors. The message names the operation.

@@ -1203,15 +1203,22 @@ impl Engine {
 
     async fn cycle(&self) -> EngineResult<CycleReport> {
         let mut report = CycleReport::default();
+        let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
+        let started = std::time::Instant::now();
         for source in self.sources.iter().filter(|s| s.pull_on_schedule) {
             let pulled = self.pull(source).await;
             self.metrics.record_pull(&source.id, pulled.is_ok());
             report.pulls.push(pulled?);
         }
+        report.timings.pull_ms = ms(started);
+        let started = std::time::Instant::now();
         report.planned = self.plan().await?;
+        report.timings.plan_ms = ms(started);
+        let started = std::time::Instant::now();
         // One worker per platform: a slow or failing platform never holds up the others.
         report.deliveries =
             futures::future::try_join_all(self.platforms.iter().map(|p| self.deliver(p))).await?;
+        report.timings.deliver_ms = ms(started);
         // The audit head goes to the logs too, so a copy of the anchor lives
         // wherever they are shipped (store/anchor.rs).
         if let Ok(Some(head)) = self.store.audit_tail(1).map(|t| t.into_iter().next()) {
@@ -1249,4 +1256,17 @@ pub struct CycleReport {
     pub planned: usize,
     /// Per platform.
     pub deliveries: Vec<DeliveryReport>,
+    /// Where the time went.
+    pub timings: CycleTimings,
+}
+
+/// Wall-clock time of a cycle's steps, in milliseconds.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct CycleTimings {
+    /// Pulling and ingesting every scheduled source.
+    pub pull_ms: f64,
+    /// Quality, transform and planning.
+    pub plan_ms: f64,
+    /// Delivery to every platform (concurrently).
+    pub deliver_ms: f64,
 }

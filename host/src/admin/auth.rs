@@ -206,11 +206,13 @@ pub fn create(
     grants.dedup();
     let new = generate();
     let row = store.create_admin_token(
-        &new.id,
-        name,
-        role.as_str(),
-        &grants,
-        &new.secret_hash,
+        &crate::store::NewTokenRow {
+            id: &new.id,
+            name,
+            role: role.as_str(),
+            grants: &grants,
+            secret_hash: &new.secret_hash,
+        },
         actor,
         now,
     )?;

@@ -118,6 +118,11 @@ fn engine_config(pooling: bool) -> Config {
         // Wasm frames only; the async fiber stack below leaves headroom for host calls.
         .max_wasm_stack(512 * 1024)
         .async_stack_size(2 * 1024 * 1024);
+    // `FORECOURT_WASM_PROFILER=perfmap` writes /tmp/perf-<pid>.map so
+    // `perf report` names plugin functions (docs/plugins.md, "Profiling").
+    if std::env::var("FORECOURT_WASM_PROFILER").is_ok_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(256)

@@ -15,7 +15,8 @@ use std::sync::Mutex;
 
 mod admin;
 pub use admin::{
-    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, VehicleFilter, VehicleSummary,
+    AccessRecord, AdminTokenRow, JobFilter, ListingFilter, NewTokenRow, VehicleFilter,
+    VehicleSummary,
 };
 mod alerts;
 mod enquiries;
@@ -28,6 +29,23 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// The audit head kept outside the database (file-backed stores only).
     anchor: Option<super::anchor::Anchor>,
+}
+
+/// Execute through the connection's statement cache: the hot paths run the
+/// same SQL thousands of times a cycle, and parsing it each time showed in
+/// profiles of the sync benchmark.
+fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params)
+}
+
+/// [`exec`] for a query of one row.
+fn query_one<T>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
 }
 
 fn db(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -96,6 +114,8 @@ impl SqliteStore {
             .map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
+        // Room for every hot statement of ingest, planning and delivery.
+        conn.set_prepared_statement_cache_capacity(128);
         Migrations::new(vec![
             M::up(include_str!("schema.sql")),
             M::up(include_str!("admin.sql")),
@@ -145,7 +165,7 @@ impl SqliteStore {
     /// Run raw SQL (tests that simulate tampering).
     #[doc(hidden)]
     pub fn execute_raw(&self, sql: &str) -> StoreResult<usize> {
-        self.with(|c| c.execute(sql, []).map_err(db("raw")))
+        self.with(|c| exec(c, sql, []).map_err(db("raw")))
     }
 }
 
@@ -165,18 +185,18 @@ fn audit_head(conn: &Connection) -> StoreResult<Option<super::anchor::Head>> {
 }
 
 fn append_audit(tx: &Transaction, entry: &AuditEntry, now: i64) -> StoreResult<()> {
-    let (prev_seq, prev_hash): (i64, String) = tx
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(db("audit"))?
-        .unwrap_or((0, audit::GENESIS.to_string()));
+    let (prev_seq, prev_hash): (i64, String) = query_one(
+        tx,
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(db("audit"))?
+    .unwrap_or((0, audit::GENESIS.to_string()));
     let seq = prev_seq + 1;
     let hash = audit::entry_hash(&prev_hash, seq, now, entry);
-    tx.execute(
+    exec(tx,
         "INSERT INTO audit (seq, at, kind, actor, stock_id, platform, step, error_class, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
@@ -277,7 +297,8 @@ fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> S
         )
         .map_err(db("remove"))?;
     if n > 0 {
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO vehicle_history (stock_id, at, change) VALUES (?1, ?2, ?3)",
             params![stock_id, now, change],
         )
@@ -303,7 +324,7 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
         };
         // A blocked listing keeps its previous desired content: what is
         // published stays as it is until the data is fixed.
-        tx.execute(
+        exec(tx,
                 "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
                  ON CONFLICT(stock_id, platform) DO UPDATE SET
@@ -318,7 +339,7 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
             .map_err(db("apply plans"))?;
         if let Some(job) = &plan.job {
             // A newer plan supersedes operations not yet started.
-            tx.execute(
+            exec(tx,
                     "UPDATE jobs SET state = 'superseded', finished_at = ?3 WHERE stock_id = ?1 AND platform = ?2 AND state = 'available'",
                     params![plan.stock_id, plan.platform, now],
                 )
@@ -368,7 +389,7 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                 )?;
         }
     }
-    tx.execute(
+    exec(tx,
         // Compare-and-clear: a change or re-plan request that arrived while
         // this plan was made raised plan_needed past the token, so it stays.
         "UPDATE vehicles SET plan_needed = 0 WHERE stock_id = ?1 AND content_hash = ?2 AND plan_needed = ?3",
@@ -381,7 +402,7 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
 fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> StoreResult<()> {
     match outcome {
         JobOutcome::Done { remote_id } => {
-            tx.execute(
+            exec(tx,
                 "UPDATE jobs SET state = 'completed', finished_at = ?2, lease_until = NULL, last_error = NULL, error_class = NULL WHERE id = ?1",
                 params![job.id, now],
             )
@@ -394,7 +415,7 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
             // The listing reflects what this job sent; if a newer plan
             // is pending, the listing stays pending, and if a newer plan
             // was blocked by the quality rules, it stays blocked.
-            tx.execute(
+            exec(tx,
                 "UPDATE listings SET
                    published_state = CASE WHEN ?3 = 'removed' THEN 'removed'
                                           WHEN desired_state = 'reserved' AND ?3 = 'live' THEN 'reserved'
@@ -410,7 +431,8 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                 params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
             )
             .map_err(db("finish job"))?;
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE platform_state SET consecutive_failures = 0 WHERE platform = ?1",
                 params![job.platform],
             )
@@ -431,13 +453,13 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
             message,
             counts,
         } => {
-            tx.execute(
+            exec(tx,
                 "UPDATE jobs SET state = 'available', run_at = ?2, lease_until = NULL, worker = NULL, last_error = ?3, error_class = ?4,
                    attempts = CASE WHEN ?5 THEN attempts ELSE attempts - 1 END WHERE id = ?1",
                 params![job.id, run_at, message, class, counts],
             )
             .map_err(db("finish job"))?;
-            tx.execute(
+            exec(tx,
                 "UPDATE listings SET last_error = ?3, error_class = ?4, attempts = attempts + 1, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
                 params![job.stock_id, job.platform, message, class, now],
             )
@@ -454,12 +476,12 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
             )?;
         }
         JobOutcome::Dead { class, message } => {
-            tx.execute(
+            exec(tx,
                 "UPDATE jobs SET state = 'dead', finished_at = ?2, lease_until = NULL, last_error = ?3, error_class = ?4 WHERE id = ?1",
                 params![job.id, now, message, class],
             )
             .map_err(db("finish job"))?;
-            tx.execute(
+            exec(tx,
                 "UPDATE listings SET lifecycle = 'dead', last_error = ?3, error_class = ?4, updated_at = ?5 WHERE stock_id = ?1 AND platform = ?2",
                 params![job.stock_id, job.platform, message, class, now],
             )
@@ -492,7 +514,7 @@ impl Store for SqliteStore {
         self.write("record observed", |tx| {
             let step = match observed {
                 Observed::Missing => {
-                    tx.execute(
+                    exec(tx,
                         "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending',
                            generation = generation + 1, updated_at = ?3, observed_at = ?3
                          WHERE stock_id = ?1 AND platform = ?2",
@@ -504,7 +526,7 @@ impl Store for SqliteStore {
                 Observed::Present { state, remote_id } => {
                     // Forget the published hash: what the platform shows is not
                     // what we last sent, so the planner sends it again.
-                    tx.execute(
+                    exec(tx,
                         "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
                          VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5, ?5)
                          ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
@@ -515,7 +537,7 @@ impl Store for SqliteStore {
                     "drift"
                 }
             };
-            tx.execute("UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1", params![stock_id])
+            exec(tx, "UPDATE vehicles SET plan_needed = plan_needed + 1 WHERE stock_id = ?1", params![stock_id])
                 .map_err(db("record observed"))?;
             append_audit(
                 tx,
@@ -527,28 +549,26 @@ impl Store for SqliteStore {
 
     fn ingest(&self, batch: &IngestBatch, now: i64) -> StoreResult<IngestSummary> {
         self.write("ingest", |tx| {
-            tx.execute(
+            exec(tx,
                 "INSERT INTO source_cursors (source) VALUES (?1) ON CONFLICT(source) DO NOTHING",
                 params![batch.source],
             )
             .map_err(db("ingest"))?;
             if batch.snapshot_start {
-                tx.execute(
+                exec(tx,
                     "UPDATE source_cursors SET snapshot_seq = snapshot_seq + 1, snapshot_open = 1 WHERE source = ?1",
                     params![batch.source],
                 )
                 .map_err(db("ingest"))?;
             }
-            let snapshot_seq: i64 = tx
-                .query_row("SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![batch.source], |r| r.get(0))
+            let snapshot_seq: i64 = query_one(tx, "SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![batch.source], |r| r.get(0))
                 .map_err(db("ingest"))?;
             let mut summary = IngestSummary::default();
             for change in &batch.changes {
                 match change {
                     Change::Upsert(vehicle) => {
                         let hash = content_hash(vehicle);
-                        let existing: Option<(String, bool)> = tx
-                            .query_row(
+                        let existing: Option<(String, bool)> = query_one(tx,
                                 "SELECT content_hash, present FROM vehicles WHERE stock_id = ?1",
                                 params![vehicle.stock_id],
                                 |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)),
@@ -558,7 +578,7 @@ impl Store for SqliteStore {
                         let snapshot = batch.full_snapshot.then_some(snapshot_seq);
                         match existing {
                             Some((old, true)) if old == hash => {
-                                tx.execute(
+                                exec(tx,
                                     "UPDATE vehicles SET snapshot_seq = COALESCE(?2, snapshot_seq), missing_since = NULL WHERE stock_id = ?1",
                                     params![vehicle.stock_id, snapshot],
                                 )
@@ -570,7 +590,7 @@ impl Store for SqliteStore {
                             None => summary.created += 1,
                         }
                         let record = serde_json::to_string(vehicle).expect("vehicles serialise");
-                        tx.execute(
+                        exec(tx,
                             "INSERT INTO vehicles (stock_id, source, record, content_hash, status, present, plan_needed, seen_at, updated_at, snapshot_seq, missing_since)
                              VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, ?6, ?7, NULL)
                              ON CONFLICT(stock_id) DO UPDATE SET source = ?2, record = ?3, content_hash = ?4, status = ?5, present = 1,
@@ -578,7 +598,7 @@ impl Store for SqliteStore {
                             params![vehicle.stock_id, batch.source, record, hash, status_name(&vehicle.status), now, snapshot],
                         )
                         .map_err(db("ingest"))?;
-                        tx.execute(
+                        exec(tx,
                             "INSERT INTO vehicle_history (stock_id, at, change, content_hash, price_minor, status) VALUES (?1, ?2, 'upsert', ?3, ?4, ?5)",
                             params![
                                 vehicle.stock_id,
@@ -597,7 +617,7 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            tx.execute(
+            exec(tx,
                 "UPDATE source_cursors SET cursor = ?2, last_success_at = ?3 WHERE source = ?1",
                 params![batch.source, batch.next_cursor, now],
             )
@@ -627,15 +647,13 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<SnapshotOutcome> {
         self.write("close snapshot", |tx| {
-            let seq: i64 = tx
-                .query_row("SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
+            let seq: i64 = query_one(tx, "SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
                 .optional()
                 .map_err(db("close snapshot"))?
                 .unwrap_or(0);
-            tx.execute("UPDATE source_cursors SET snapshot_open = 0 WHERE source = ?1", params![source])
+            exec(tx, "UPDATE source_cursors SET snapshot_open = 0 WHERE source = ?1", params![source])
                 .map_err(db("close snapshot"))?;
-            let present: i64 = tx
-                .query_row("SELECT COUNT(*) FROM vehicles WHERE source = ?1 AND present = 1", params![source], |r| r.get(0))
+            let present: i64 = query_one(tx, "SELECT COUNT(*) FROM vehicles WHERE source = ?1 AND present = 1", params![source], |r| r.get(0))
                 .map_err(db("close snapshot"))?;
             let missing: Vec<(String, Option<i64>)> = {
                 let mut stmt = tx
@@ -663,7 +681,7 @@ impl Store for SqliteStore {
             for (stock_id, since) in missing {
                 match since {
                     None if grace_ms > 0 => {
-                        tx.execute("UPDATE vehicles SET missing_since = ?2 WHERE stock_id = ?1", params![stock_id, now])
+                        exec(tx, "UPDATE vehicles SET missing_since = ?2 WHERE stock_id = ?1", params![stock_id, now])
                             .map_err(db("close snapshot"))?;
                         newly_missing += 1;
                     }
@@ -688,7 +706,8 @@ impl Store for SqliteStore {
 
     fn cursor(&self, source: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(query_one(
+                c,
                 "SELECT cursor FROM source_cursors WHERE source = ?1",
                 params![source],
                 |r| r.get(0),
@@ -701,7 +720,8 @@ impl Store for SqliteStore {
 
     fn snapshot_open(&self, source: &str) -> StoreResult<bool> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(query_one(
+                c,
                 "SELECT snapshot_open FROM source_cursors WHERE source = ?1",
                 params![source],
                 |r| r.get::<_, i64>(0),
@@ -715,7 +735,8 @@ impl Store for SqliteStore {
 
     fn last_success(&self, source: &str) -> StoreResult<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(query_one(
+                c,
                 "SELECT last_success_at FROM source_cursors WHERE source = ?1",
                 params![source],
                 |r| r.get(0),
@@ -753,7 +774,8 @@ impl Store for SqliteStore {
 
     fn vehicle(&self, stock_id: &str) -> StoreResult<Option<StoredVehicle>> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 &format!("SELECT {VEHICLE_COLS} FROM vehicles WHERE stock_id = ?1"),
                 params![stock_id],
                 read_vehicle,
@@ -767,7 +789,8 @@ impl Store for SqliteStore {
 
     fn listing(&self, stock_id: &str, platform: &str) -> StoreResult<Option<ListingRow>> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 &format!(
                     "SELECT {LISTING_COLS} FROM listings WHERE stock_id = ?1 AND platform = ?2"
                 ),
@@ -813,7 +836,7 @@ impl Store for SqliteStore {
         self.write("claim jobs", |tx| {
             // Expired leases (a worker that died mid-call) become available
             // again; the idempotency key makes the retry safe.
-            tx.execute(
+            exec(tx,
                 "UPDATE jobs SET state = 'available', worker = NULL WHERE platform = ?1 AND state = 'running' AND lease_until < ?2",
                 params![platform, now],
             )
@@ -846,7 +869,7 @@ impl Store for SqliteStore {
 
     fn queue_depth(&self, platform: Option<&str>) -> StoreResult<i64> {
         self.with(|c| {
-            c.query_row(
+            query_one(c,
                 "SELECT COUNT(*) FROM jobs WHERE state IN ('available', 'running') AND (?1 IS NULL OR platform = ?1)",
                 params![platform],
                 |r| r.get(0),
@@ -857,7 +880,8 @@ impl Store for SqliteStore {
 
     fn next_run_at(&self, platform: &str) -> StoreResult<Option<i64>> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT MIN(run_at) FROM jobs WHERE platform = ?1 AND state = 'available'",
                 params![platform],
                 |r| r.get(0),
@@ -880,17 +904,16 @@ impl Store for SqliteStore {
 
     fn retry_dead(&self, job_id: i64, actor: &str, now: i64) -> StoreResult<bool> {
         self.write("retry dead letter", |tx| {
-            let job = tx
-                .query_row(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"), params![job_id], read_job)
+            let job = query_one(tx, &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"), params![job_id], read_job)
                 .optional()
                 .map_err(db("retry dead letter"))?;
             let Some(job) = job else { return Ok(false) };
-            tx.execute(
+            exec(tx,
                 "UPDATE jobs SET state = 'available', attempts = 0, run_at = ?2, finished_at = NULL WHERE id = ?1",
                 params![job_id, now],
             )
             .map_err(db("retry dead letter"))?;
-            tx.execute(
+            exec(tx,
                 "UPDATE listings SET lifecycle = 'pending', updated_at = ?3 WHERE stock_id = ?1 AND platform = ?2",
                 params![job.stock_id, job.platform, now],
             )
@@ -910,16 +933,17 @@ impl Store for SqliteStore {
 
     fn discard_dead(&self, job_id: i64, actor: &str, now: i64) -> StoreResult<bool> {
         self.write("discard dead letter", |tx| {
-            let job = tx
-                .query_row(
-                    &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"),
-                    params![job_id],
-                    read_job,
-                )
-                .optional()
-                .map_err(db("discard dead letter"))?;
+            let job = query_one(
+                tx,
+                &format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1 AND state = 'dead'"),
+                params![job_id],
+                read_job,
+            )
+            .optional()
+            .map_err(db("discard dead letter"))?;
             let Some(job) = job else { return Ok(false) };
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE jobs SET state = 'discarded', finished_at = ?2 WHERE id = ?1",
                 params![job_id, now],
             )
@@ -978,7 +1002,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for p in platforms {
             let counts = self.with(|c| {
-                let count = |sql: &str| -> StoreResult<i64> { c.query_row(sql, params![p], |r| r.get(0)).map_err(db("status")) };
+                let count = |sql: &str| -> StoreResult<i64> { query_one(c, sql, params![p], |r| r.get(0)).map_err(db("status")) };
                 Ok(PlatformCounts {
                     platform: p.clone(),
                     published: count("SELECT COUNT(*) FROM listings WHERE platform = ?1 AND published_state IN ('live', 'reserved')")?,
@@ -997,7 +1021,8 @@ impl Store for SqliteStore {
 
     fn set_paused(&self, platform: &str, reason: Option<&str>, now: i64) -> StoreResult<()> {
         self.write("pause platform", |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO platform_state (platform, paused_reason) VALUES (?1, ?2)
                  ON CONFLICT(platform) DO UPDATE SET paused_reason = ?2",
                 params![platform, reason],
@@ -1020,7 +1045,8 @@ impl Store for SqliteStore {
 
     fn paused(&self, platform: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(query_one(
+                c,
                 "SELECT paused_reason FROM platform_state WHERE platform = ?1",
                 params![platform],
                 |r| r.get(0),
@@ -1107,7 +1133,8 @@ impl Store for SqliteStore {
 
     fn plan_backlog(&self) -> StoreResult<Option<i64>> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT COUNT(*) FROM vehicles WHERE plan_needed > 0",
                 [],
                 |r| r.get(0),
@@ -1140,7 +1167,8 @@ fn read_audit(r: &rusqlite::Row) -> rusqlite::Result<StoredAudit> {
 impl KvBackend for SqliteStore {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT value FROM plugin_kv WHERE plugin = ?1 AND key = ?2",
                 params![plugin, key],
                 |r| r.get(0),
@@ -1153,7 +1181,7 @@ impl KvBackend for SqliteStore {
 
     fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), String> {
         self.write("kv set", |tx| {
-            tx.execute(
+            exec(tx,
                 "INSERT INTO plugin_kv (plugin, key, value) VALUES (?1, ?2, ?3) ON CONFLICT(plugin, key) DO UPDATE SET value = ?3",
                 params![plugin, key, value],
             )
@@ -1165,7 +1193,8 @@ impl KvBackend for SqliteStore {
 
     fn delete(&self, plugin: &str, key: &str) -> Result<(), String> {
         self.write("kv delete", |tx| {
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM plugin_kv WHERE plugin = ?1 AND key = ?2",
                 params![plugin, key],
             )
@@ -1177,7 +1206,8 @@ impl KvBackend for SqliteStore {
 
     fn key_count(&self, plugin: &str) -> Result<usize, String> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT COUNT(*) FROM plugin_kv WHERE plugin = ?1",
                 params![plugin],
                 |r| r.get::<_, i64>(0),

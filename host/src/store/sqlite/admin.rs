@@ -31,6 +31,21 @@ pub struct AdminTokenRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A token to store: its public id, the hash of its secret, and what it may do.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTokenRow<'a> {
+    /// Public id.
+    pub id: &'a str,
+    /// The operator's label.
+    pub name: &'a str,
+    /// viewer | operator | admin
+    pub role: &'a str,
+    /// Permissions beyond the role.
+    pub grants: &'a [String],
+    /// Hex sha256 of the secret part.
+    pub secret_hash: &'a str,
+}
+
 /// One admin API request, as logged.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AccessRecord {
@@ -144,14 +159,17 @@ impl SqliteStore {
     /// Fails if an active token already has this name.
     pub fn create_admin_token(
         &self,
-        id: &str,
-        name: &str,
-        role: &str,
-        grants: &[String],
-        secret_hash: &str,
+        token: &NewTokenRow,
         actor: &str,
         now: i64,
     ) -> StoreResult<AdminTokenRow> {
+        let NewTokenRow {
+            id,
+            name,
+            role,
+            grants,
+            secret_hash,
+        } = *token;
         self.write("create admin token", |tx| {
             let taken: bool = tx
                 .query_row(
@@ -468,10 +486,30 @@ mod tests {
     #[test]
     fn tokens_are_unique_by_active_name_and_revocation_is_audited() {
         let s = SqliteStore::in_memory().unwrap();
-        s.create_admin_token("aa", "ops", "operator", &[], "h1", "operator:cli", 1)
-            .unwrap();
+        s.create_admin_token(
+            &NewTokenRow {
+                id: "aa",
+                name: "ops",
+                role: "operator",
+                grants: &[],
+                secret_hash: "h1",
+            },
+            "operator:cli",
+            1,
+        )
+        .unwrap();
         let err = s
-            .create_admin_token("bb", "ops", "viewer", &[], "h2", "operator:cli", 2)
+            .create_admin_token(
+                &NewTokenRow {
+                    id: "bb",
+                    name: "ops",
+                    role: "viewer",
+                    grants: &[],
+                    secret_hash: "h2",
+                },
+                "operator:cli",
+                2,
+            )
             .unwrap_err();
         assert!(err.to_string().contains("already named `ops`"), "{err}");
         assert!(s.active_admin_token("aa").unwrap().is_some());
@@ -479,8 +517,18 @@ mod tests {
         assert_eq!(revoked.unwrap().revoked_at, Some(3));
         assert!(s.active_admin_token("aa").unwrap().is_none());
         // The name is free again once the old token is revoked.
-        s.create_admin_token("cc", "ops", "viewer", &[], "h3", "operator:cli", 4)
-            .unwrap();
+        s.create_admin_token(
+            &NewTokenRow {
+                id: "cc",
+                name: "ops",
+                role: "viewer",
+                grants: &[],
+                secret_hash: "h3",
+            },
+            "operator:cli",
+            4,
+        )
+        .unwrap();
         let steps: Vec<_> = s
             .audit_tail(10)
             .unwrap()
