@@ -122,15 +122,41 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Stage the reference plugins in `dir`, pointing the autotrader manifest at
-/// `port`. Rewriting a manifest voids its publisher signature, so the staged
-/// copies are signed again with a key made for this run; returns the plugins
-/// directory and the `[plugins]` section that trusts only that key.
-fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<(PathBuf, String)> {
+/// Where the benchmark's stock comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchSource {
+    /// A CSV export file read whole every cycle (csv-export, full snapshots).
+    Export,
+    /// The local DMS API polled with an updated-since cursor (dms-rest).
+    Rest,
+}
+
+impl BenchSource {
+    fn plugin(self) -> &'static str {
+        match self {
+            BenchSource::Export => "csv-export",
+            BenchSource::Rest => "dms-rest",
+        }
+    }
+}
+
+/// Stage the source plugin and the platform plugins in `dir`, pointing the
+/// manifests' loopback origins at `sandbox_port` (the marketplace) and
+/// `dms_port` (the local DMS). Rewriting a manifest voids its publisher
+/// signature, so the staged copies are signed again with a key made for
+/// this run; returns the plugins directory and the `[plugins]` section that
+/// trusts only that key.
+fn stage_plugins(
+    from: &Path,
+    dir: &Path,
+    source: BenchSource,
+    sandbox_port: u16,
+    dms_port: u16,
+) -> anyhow::Result<(PathBuf, String)> {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins)?;
     let key = forecourt_signing::SecretKey::generate()?;
-    for id in ["csv-export", "autotrader", "google-vehicle-ads"] {
+    for id in [source.plugin(), "autotrader", "google-vehicle-ads"] {
         std::fs::copy(
             from.join(format!("{id}.wasm")),
             plugins.join(format!("{id}.wasm")),
@@ -142,7 +168,14 @@ fn stage_plugins(from: &Path, dir: &Path, port: u16) -> anyhow::Result<(PathBuf,
             )
         })?;
         let manifest = std::fs::read_to_string(from.join(format!("{id}.toml")))?
-            .replace("http://127.0.0.1:8700", &format!("http://127.0.0.1:{port}"));
+            .replace(
+                "http://127.0.0.1:8700",
+                &format!("http://127.0.0.1:{sandbox_port}"),
+            )
+            .replace(
+                "http://127.0.0.1:8710",
+                &format!("http://127.0.0.1:{dms_port}"),
+            );
         std::fs::write(plugins.join(format!("{id}.toml")), &manifest)?;
         let wasm = std::fs::read(plugins.join(format!("{id}.wasm")))?;
         let signature = forecourt_signing::sign(&key, &wasm, manifest.as_bytes())?;
@@ -160,10 +193,11 @@ fn queue_empty(store: &dyn Store) -> StoreResult<bool> {
 }
 
 /// The sync-engine benchmark: 3 platforms (two Auto Trader advertisers on the
-/// loopback sandbox and the Google feed).
+/// loopback sandbox and the Google feed), stock from `stock_from`.
 pub async fn measure_sync(
     plugins_dir: &Path,
     vehicles: usize,
+    stock_from: BenchSource,
 ) -> anyhow::Result<serde_json::Value> {
     let dir = tempfile_dir()?;
     let sandbox = Sandbox::start(SandboxConfig {
@@ -171,17 +205,36 @@ pub async fn measure_sync(
         ..SandboxConfig::default()
     })
     .await?;
-    let (plugins, trust) = stage_plugins(plugins_dir, &dir, sandbox.addr().port())?;
+    let dms = match stock_from {
+        BenchSource::Rest => Some(
+            crate::dms_sandbox::DmsSandbox::start(crate::dms_sandbox::DmsConfig::default()).await?,
+        ),
+        BenchSource::Export => None,
+    };
+    let dms_port = dms.as_ref().map_or(0, |d| d.addr().port());
+    let (plugins, trust) = stage_plugins(
+        plugins_dir,
+        &dir,
+        stock_from,
+        sandbox.addr().port(),
+        dms_port,
+    )?;
     let url = sandbox.base_url();
+    let source_section = match &dms {
+        None => "plugin = \"csv-export\"\ndocument = { file = \"stock.csv\" }\nconfig = { dealer_id = \"dealer-001\" }".to_string(),
+        Some(dms) => format!(
+            "plugin = \"dms-rest\"\nconfig = {{ dealer_id = \"dealer-001\", base_url = \"{}\", page_size = 1000 }}\n\
+             grants = {{ plain_http_hosts = [\"127.0.0.1\"], private_network_hosts = [\"127.0.0.1\"] }}",
+            dms.base_url()
+        ),
+    };
     let config_text = format!(
         r#"data_dir = "data"
 plugins_dir = "{plugins}"
 {trust}
 [[source]]
 id = "dms"
-plugin = "csv-export"
-document = {{ file = "stock.csv" }}
-config = {{ dealer_id = "dealer-001" }}
+{source_section}
 [[platform]]
 id = "autotrader"
 plugin = "autotrader"
@@ -209,9 +262,23 @@ feed = {{ directory = "feeds/google" }}
             v.status = StockStatus::InStock;
         }
     }
-    std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(&stock))?;
+    // What the DMS says now: the export file, or the local DMS API's stock.
+    let publish =
+        |stock: &[crate::runtime::types::Vehicle], changed: &[usize]| -> anyhow::Result<()> {
+            match &dms {
+                None => std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(stock))?,
+                Some(dms) => {
+                    for &i in changed {
+                        dms.upsert(&stock[i]);
+                    }
+                }
+            }
+            Ok(())
+        };
+    publish(&stock, &(0..stock.len()).collect::<Vec<_>>())?;
     let config = RawConfig::load(&dir.join("forecourt.toml"))?;
     let secrets = MemorySecrets::default();
+    secrets.set("dms-rest", "api_key", "dms-sandbox-key");
     secrets.set("autotrader", "key", "sandbox-key");
     secrets.set("autotrader", "secret", "sandbox-secret");
     let app = crate::app::build_with_secrets(&config, Some(Box::new(secrets))).await?;
@@ -222,13 +289,19 @@ feed = {{ directory = "feeds/google" }}
         let t = Instant::now();
         let mut ops = 0usize;
         let mut steps = crate::sync::CycleTimings::default();
+        let mut per_platform: std::collections::BTreeMap<String, f64> = Default::default();
         loop {
             let report = engine.sync_once().await?;
             ops += report.deliveries.iter().map(|d| d.done).sum::<usize>();
+            for d in &report.deliveries {
+                *per_platform.entry(d.platform.clone()).or_default() += d.elapsed_ms;
+            }
             steps.pull_ms += report.timings.pull_ms;
             steps.plan_ms += report.timings.plan_ms;
             steps.deliver_ms += report.timings.deliver_ms;
             if queue_empty(app.store.as_ref())? {
+                let mut steps = serde_json::to_value(steps)?;
+                steps["deliver_per_platform_ms"] = serde_json::to_value(&per_platform)?;
                 return anyhow::Ok((t.elapsed(), ops, steps));
             }
         }
@@ -245,7 +318,7 @@ feed = {{ directory = "feeds/google" }}
             p.amount_minor -= 10_000;
         }
     }
-    std::fs::write(dir.join("stock.csv"), crate::sample::to_export_csv(&stock))?;
+    publish(&stock, &(0..changed).collect::<Vec<_>>())?;
     let calls2 = sandbox.stats().stock_calls();
     let (incremental, incremental_ops, incremental_steps) = converge().await?;
     let calls3 = sandbox.stats().stock_calls();
@@ -283,6 +356,10 @@ feed = {{ directory = "feeds/google" }}
 
     let listings = vehicles as f64 * 3.0;
     let report = serde_json::json!({
+        "source": match stock_from {
+            BenchSource::Export => "csv-export: the whole export file re-read every cycle (full snapshots)",
+            BenchSource::Rest => "dms-rest: the local DMS API polled for what changed since the cursor",
+        },
         "vehicles": vehicles,
         "platforms": 3,
         "initial_sync": {
@@ -317,6 +394,9 @@ feed = {{ directory = "feeds/google" }}
         },
     });
     sandbox.shutdown().await;
+    if let Some(dms) = dms {
+        dms.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
 }
@@ -347,7 +427,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     if matches!(args.suite, Suite::Sync | Suite::All) {
         report.insert(
             "sync".into(),
-            measure_sync(&args.plugins_dir, args.vehicles).await?,
+            measure_sync(&args.plugins_dir, args.vehicles, BenchSource::Export).await?,
+        );
+        report.insert(
+            "sync_incremental_source".into(),
+            measure_sync(&args.plugins_dir, args.vehicles, BenchSource::Rest).await?,
         );
     }
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -142,6 +142,8 @@ pub struct DeliveryReport {
     pub latencies_ms: Vec<i64>,
     /// Why delivery stopped early (paused, circuit open).
     pub held: Option<String>,
+    /// Wall-clock milliseconds this platform's delivery took.
+    pub elapsed_ms: f64,
 }
 
 struct PlatformRuntime {
@@ -600,7 +602,9 @@ impl Engine {
         } else {
             0
         };
+        let started = std::time::Instant::now();
         let result = self.deliver_loop(platform, &mut report, &task, total).await;
+        report.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.finish_progress(&task);
         result.map(|()| report)
     }
