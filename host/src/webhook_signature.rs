@@ -8,8 +8,6 @@
 //! Nothing here knows which receiver calls it: the enquiry webhook uses it,
 //! and any other push receiver (DMS pushes) can.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -27,7 +25,7 @@ pub enum SignatureError {
     Missing,
     /// The header is not `t=...,v1=...`.
     #[error("the signature header is malformed: {0}")]
-    Malformed(&'static str),
+    Malformed(String),
     /// The timestamp is outside the tolerance.
     #[error("the signature timestamp is {age_secs} s from the host's clock (tolerance {tolerance_secs} s): stale or replayed")]
     Stale {
@@ -55,23 +53,15 @@ pub struct Verified {
 
 /// `t=<t>,v1=<hex>` for `body` at time `t`: what a sender puts in the header.
 pub fn sign(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac(secret, timestamp, body))
-    )
-}
-
-fn mac(secret: &[u8], timestamp: u64, body: &[u8]) -> Vec<u8> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    mac.finalize().into_bytes().to_vec()
+    crate::push::signature::sign(secret, i64::try_from(timestamp).unwrap_or(i64::MAX), body)
 }
 
 /// Check `header` against `body` under `secret` at `now` (unix seconds).
 ///
 /// Several `v1=` values are allowed (a sender rotating its secret signs with
-/// both); one must match. The comparison is constant-time.
+/// both); one must match. The comparison is constant-time. The parsing and
+/// the MAC are the DMS pushes' (`push::signature`): one implementation of
+/// the scheme for every receiver.
 pub fn verify(
     secret: &[u8],
     header: Option<&str>,
@@ -79,51 +69,24 @@ pub fn verify(
     now: u64,
     tolerance_secs: u64,
 ) -> Result<Verified, SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let mut timestamp = None;
-    let mut candidates = Vec::new();
-    for part in header.split(',') {
-        let Some((key, value)) = part.trim().split_once('=') else {
-            return Err(SignatureError::Malformed("expected key=value pairs"));
-        };
-        match key.trim() {
-            "t" => {
-                timestamp =
-                    Some(value.trim().parse::<u64>().map_err(|_| {
-                        SignatureError::Malformed("t is not a unix time in seconds")
-                    })?)
-            }
-            "v1" => candidates.push(value.trim()),
-            _ => {} // other schemes (v0, future versions) are ignored
-        }
+    use crate::push::signature as scheme;
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    match scheme::verify(header, body, &[secret], now, tolerance_secs) {
+        Ok((parsed, signature)) => Ok(Verified {
+            // A negative timestamp cannot be within the tolerance of now.
+            timestamp: u64::try_from(parsed.timestamp).unwrap_or(0),
+            signature,
+        }),
+        Err(scheme::SignatureError::Missing) => Err(SignatureError::Missing),
+        Err(scheme::SignatureError::Malformed(why)) => Err(SignatureError::Malformed(why)),
+        Err(scheme::SignatureError::Mismatch) => Err(SignatureError::Mismatch),
+        Err(scheme::SignatureError::Stale {
+            skew, tolerance, ..
+        }) => Err(SignatureError::Stale {
+            age_secs: skew.unsigned_abs(),
+            tolerance_secs: tolerance,
+        }),
     }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed("no t= timestamp"))?;
-    if candidates.is_empty() {
-        return Err(SignatureError::Malformed("no v1= signature"));
-    }
-    let age_secs = now.abs_diff(timestamp);
-    if age_secs > tolerance_secs {
-        return Err(SignatureError::Stale {
-            age_secs,
-            tolerance_secs,
-        });
-    }
-    let expected = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("any key length");
-    for candidate in candidates {
-        let Ok(bytes) = hex::decode(candidate) else {
-            continue;
-        };
-        let mut check = expected.clone();
-        check.update(format!("{timestamp}.").as_bytes());
-        check.update(body);
-        if check.verify_slice(&bytes).is_ok() {
-            return Ok(Verified {
-                timestamp,
-                signature: candidate.to_ascii_lowercase(),
-            });
-        }
-    }
-    Err(SignatureError::Mismatch)
 }
 
 /// Remembers accepted signatures for as long as their timestamps would pass
@@ -215,10 +178,11 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(
+        // A v1 that is not a SHA-256 HMAC in hex is malformed, not a mismatch.
+        assert!(matches!(
             verify(SECRET, Some("t=1000,v1=zz"), b"body", 1_000, 300),
-            Err(SignatureError::Mismatch)
-        );
+            Err(SignatureError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! X-Forecourt-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
 //! ```
 //!
-//! the same scheme forecourt uses to sign its own outgoing webhooks. Several
+//! the same scheme forecourt uses to sign its own outgoing webhooks, and the
+//! one implementation of it: the enquiry webhook (`webhook_signature`) checks
+//! its pushes with this module too. Several
 //! `v1=` values may be sent (signed with the old and the new secret while a
 //! secret is rotated): one match is enough. The timestamp must be within the
 //! tolerance of the host's clock, in the past or the future, so a captured
