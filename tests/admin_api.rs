@@ -1034,6 +1034,19 @@ async fn metrics_are_valid_prometheus_text_and_move_after_a_triggered_sync() {
     guarded.shutdown().await;
 }
 
+/// Wait for the sign-in form, sign in with `token`, and wait until `ready`
+/// (a JavaScript condition) holds.
+async fn sign_in(b: &mut Browser, token: &str, ready: &str, what: &str) {
+    b.wait_for(
+        "!document.getElementById('sign-in').hidden",
+        "the sign-in form",
+    )
+    .await;
+    b.type_into("#token", token).await;
+    b.click("#sign-in-form button[type=submit]").await;
+    b.wait_for(ready, what).await;
+}
+
 /// One enquiry about a listed car, and a viewer token granted to read it.
 fn seed_enquiry_and_sales_token(h: &Host) -> String {
     use forecourt::enquiries::{EnquiryStore, NewEnquiry, Via, READ_PERMISSION};
@@ -1081,16 +1094,11 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
 
     let mut b = Browser::launch().await;
     b.navigate(&format!("{}/", h.admin.base_url())).await;
-    b.wait_for(
-        "!document.getElementById('sign-in').hidden",
-        "the sign-in form",
-    )
-    .await;
 
     // A viewer sees everything, and a retry button that does nothing.
-    b.type_into("#token", &viewer).await;
-    b.click("#sign-in-form button[type=submit]").await;
-    b.wait_for(
+    sign_in(
+        &mut b,
+        &viewer,
         "document.body.dataset.role === 'viewer' && document.body.dataset.loaded",
         "the viewer's dashboard",
     )
@@ -1175,15 +1183,13 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
 
     // An operator's click re-queues the dead letter.
     b.click("#sign-out").await;
-    b.wait_for(
-        "!document.getElementById('sign-in').hidden",
-        "the sign-in form again",
+    sign_in(
+        &mut b,
+        &operator,
+        "document.body.dataset.role === 'operator' && document.querySelectorAll('#dead-letters tbody tr').length === 2",
+        "the operator's dashboard",
     )
     .await;
-    b.type_into("#token", &operator).await;
-    b.click("#sign-in-form button[type=submit]").await;
-    b.wait_for("document.body.dataset.role === 'operator' && document.querySelectorAll('#dead-letters tbody tr').length === 2", "the operator's dashboard")
-        .await;
     assert_eq!(
         b.eval(&format!(
             "document.querySelector('{retry_button}').disabled"
@@ -1218,14 +1224,9 @@ async fn the_dashboard_in_chromium_shows_health_and_lets_only_operators_retry() 
     );
     // A token granted enquiries:read sees the buyers.
     b.click("#sign-out").await;
-    b.wait_for(
-        "!document.getElementById('sign-in').hidden",
-        "the sign-in form for sales",
-    )
-    .await;
-    b.type_into("#token", &sales).await;
-    b.click("#sign-in-form button[type=submit]").await;
-    b.wait_for(
+    sign_in(
+        &mut b,
+        &sales,
         "document.querySelectorAll('#enquiries tbody tr').length === 1",
         "the enquiries table",
     )
