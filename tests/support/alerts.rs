@@ -10,8 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The Python that runs aiosmtpd: `$PYTHON`, else `python3`.
+pub fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 fn python_has_aiosmtpd() -> bool {
-    Command::new("python3")
+    Command::new(python())
         .args(["-c", "import aiosmtpd"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -33,7 +38,7 @@ pub fn ensure_aiosmtpd() {
             &["-m", "pip", "install", "--quiet", "--break-system-packages", "aiosmtpd"],
         ];
         for args in installs {
-            let ok = Command::new("python3")
+            let ok = Command::new(python())
                 .args(args)
                 .status()
                 .is_ok_and(|s| s.success());
@@ -96,7 +101,7 @@ impl SmtpSink {
         ensure_aiosmtpd();
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("support/smtp_sink.py");
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(python());
         cmd.arg(&script)
             .arg(dir.path())
             .stdin(Stdio::piped())

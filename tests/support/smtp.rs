@@ -1,8 +1,8 @@
 //! A real SMTP server on loopback for e-mail delivery tests: Python's
 //! `aiosmtpd` (from PyPI) with its Maildir handler, started as a child
-//! process and killed when dropped. If `aiosmtpd` is missing the helper
-//! installs it with pip; if that fails the test fails saying so (it never
-//! skips, in CI or anywhere else).
+//! process and killed when dropped. If `aiosmtpd` is missing,
+//! [`ensure_aiosmtpd`] installs it with pip; if that fails the test fails
+//! saying so (it never skips, in CI or anywhere else).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -17,48 +17,9 @@ pub struct SmtpServer {
     child: Child,
 }
 
-fn python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn has_aiosmtpd() -> bool {
-    Command::new(python())
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Make sure `aiosmtpd` can be imported, installing it from PyPI if needed.
-pub fn ensure_aiosmtpd() {
-    if has_aiosmtpd() {
-        return;
-    }
-    let installed = Command::new(python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "aiosmtpd",
-        ])
-        .status();
-    if has_aiosmtpd() {
-        return;
-    }
-    panic!(
-        "the e-mail delivery tests need a real SMTP server, Python's aiosmtpd, and it is not installed and could not be installed ({}: `{} -m pip install aiosmtpd` {}). Install it (pip install aiosmtpd) and run the tests again{}.",
-        python(),
-        python(),
-        match installed {
-            Ok(s) => format!("exited with {s}"),
-            Err(e) => format!("could not run: {e}"),
-        },
-        if std::env::var("CI").as_deref() == Ok("true") { "; CI installs it in .ci/run" } else { "" }
-    );
-}
+// One way to find and install aiosmtpd for every SMTP test (the alert tests' STARTTLS sink too).
+pub use crate::alerts::ensure_aiosmtpd;
+use crate::alerts::python;
 
 impl SmtpServer {
     /// Start on a free loopback port, filing mail into `dir/maildir`.
