@@ -134,7 +134,8 @@ pub enum DeadLetterCommand {
     },
 }
 
-fn operator() -> String {
+/// The audit actor for a change made on the command line: `operator:$USER`.
+pub fn operator() -> String {
     format!(
         "operator:{}",
         std::env::var("USER").unwrap_or_else(|_| "cli".into())

@@ -658,11 +658,7 @@ pub async fn quality(cmd: QualityCommand) -> anyhow::Result<u8> {
                 println!("no vehicle with stock id {vehicle}");
                 return Ok(EXIT_RUNTIME);
             }
-            let actor = format!(
-                "operator:{}",
-                std::env::var("USER").unwrap_or_else(|_| "cli".into())
-            );
-            let n = store.reset_mileage(&vehicle, &actor, now_ms())?;
+            let n = store.reset_mileage(&vehicle, &crate::commands::operator(), now_ms())?;
             println!("forgot {n} mileage reading(s) of {vehicle}; the next sync accepts its current reading");
             Ok(EXIT_OK)
         }

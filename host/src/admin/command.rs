@@ -3,7 +3,7 @@
 
 use super::auth::{self, Role};
 use crate::cli::{EXIT_OK, EXIT_RUNTIME};
-use crate::commands::ConfigArg;
+use crate::commands::{operator, ConfigArg};
 use crate::store::now_ms;
 use clap::Subcommand;
 
@@ -52,13 +52,6 @@ pub enum TokenCommand {
     },
 }
 
-fn actor() -> String {
-    format!(
-        "operator:{}",
-        std::env::var("USER").unwrap_or_else(|_| "cli".into())
-    )
-}
-
 fn when(ms: Option<i64>) -> String {
     ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
         .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
@@ -77,7 +70,7 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
             json,
         } => {
             let store = crate::app::open_store(&config.load()?)?;
-            let (row, token) = auth::create(&store, &name, role, &grants, &actor(), now_ms())?;
+            let (row, token) = auth::create(&store, &name, role, &grants, &operator(), now_ms())?;
             if json {
                 println!(
                     "{}",
@@ -139,7 +132,7 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<u8> {
         }
         TokenCommand::Revoke { config, token } => {
             let store = crate::app::open_store(&config.load()?)?;
-            match store.revoke_admin_token(&token, &actor(), now_ms())? {
+            match store.revoke_admin_token(&token, &operator(), now_ms())? {
                 Some(row) => {
                     println!("revoked {} token `{}` (id {})", row.role, row.name, row.id);
                     Ok(EXIT_OK)

@@ -3,7 +3,7 @@
 
 use super::{EnquiryQuery, EnquiryStore};
 use crate::cli::{ConfigError, EXIT_OK, EXIT_RUNTIME};
-use crate::commands::ConfigArg;
+use crate::commands::{operator, ConfigArg};
 use crate::store::{now_ms, Store};
 use clap::{Args, Subcommand};
 
@@ -81,13 +81,6 @@ pub enum DeadLetterCommand {
         /// Delivery id (from `list`).
         id: i64,
     },
-}
-
-fn operator() -> String {
-    format!(
-        "operator:{}",
-        std::env::var("USER").unwrap_or_else(|_| "cli".into())
-    )
 }
 
 /// Run `forecourt enquiries ...`.

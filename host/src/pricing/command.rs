@@ -2,7 +2,7 @@
 
 use super::{money, Pricing, PricingStore};
 use crate::cli::{EXIT_OK, EXIT_RUNTIME};
-use crate::commands::ConfigArg;
+use crate::commands::{operator, ConfigArg};
 use crate::store::now_ms;
 use clap::{Args, Subcommand};
 use std::sync::Arc;
@@ -47,13 +47,6 @@ pub struct PinArgs {
     /// Release the pin instead.
     #[arg(long)]
     unpin: bool,
-}
-
-fn operator() -> String {
-    format!(
-        "operator:{}",
-        std::env::var("USER").unwrap_or_else(|_| "cli".into())
-    )
 }
 
 fn pricing(

@@ -349,45 +349,25 @@ impl EnquiryStore for SqliteStore {
     }
 
     fn retry_delivery(&self, id: i64, actor: &str, now: i64) -> StoreResult<bool> {
-        self.write("retry delivery", |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE enquiry_deliveries SET state = 'available', attempts = 0, run_at = ?2, finished_at = NULL WHERE id = ?1 AND state = 'dead'",
-                    params![id, now],
-                )
-                .map_err(db("retry delivery"))?;
-            if n > 0 {
-                append_audit(
-                    tx,
-                    &AuditEntry::new("operator", actor)
-                        .step("retry-enquiry-delivery")
-                        .detail(serde_json::json!({"delivery": id})),
-                    now,
-                )?;
-            }
-            Ok(n > 0)
-        })
+        self.settle_dead_delivery(
+            "retry delivery",
+            "UPDATE enquiry_deliveries SET state = 'available', attempts = 0, run_at = ?2, finished_at = NULL WHERE id = ?1 AND state = 'dead'",
+            "retry-enquiry-delivery",
+            id,
+            actor,
+            now,
+        )
     }
 
     fn discard_delivery(&self, id: i64, actor: &str, now: i64) -> StoreResult<bool> {
-        self.write("discard delivery", |tx| {
-            let n = tx
-                .execute(
-                    "UPDATE enquiry_deliveries SET state = 'discarded', finished_at = ?2 WHERE id = ?1 AND state = 'dead'",
-                    params![id, now],
-                )
-                .map_err(db("discard delivery"))?;
-            if n > 0 {
-                append_audit(
-                    tx,
-                    &AuditEntry::new("operator", actor)
-                        .step("discard-enquiry-delivery")
-                        .detail(serde_json::json!({"delivery": id})),
-                    now,
-                )?;
-            }
-            Ok(n > 0)
-        })
+        self.settle_dead_delivery(
+            "discard delivery",
+            "UPDATE enquiry_deliveries SET state = 'discarded', finished_at = ?2 WHERE id = ?1 AND state = 'dead'",
+            "discard-enquiry-delivery",
+            id,
+            actor,
+            now,
+        )
     }
 
     fn purge_enquiries(&self, before: i64, now: i64) -> StoreResult<usize> {
@@ -437,6 +417,34 @@ impl EnquiryStore for SqliteStore {
             })?;
         }
         Ok(n)
+    }
+}
+
+impl SqliteStore {
+    /// An operator's action on one dead delivery (`sql` takes `?1` id and
+    /// `?2` now and only touches it while it is dead), audited when it applied.
+    fn settle_dead_delivery(
+        &self,
+        op: &'static str,
+        sql: &str,
+        step: &str,
+        id: i64,
+        actor: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(op, |tx| {
+            let n = tx.execute(sql, params![id, now]).map_err(db(op))?;
+            if n > 0 {
+                append_audit(
+                    tx,
+                    &AuditEntry::new("operator", actor)
+                        .step(step)
+                        .detail(serde_json::json!({"delivery": id})),
+                    now,
+                )?;
+            }
+            Ok(n > 0)
+        })
     }
 }
 
