@@ -142,7 +142,7 @@ async fn the_sync_engine_publishes_through_a_1_0_plugin() {
             forecourt::store::now_ms(),
         )
         .unwrap();
-    let engine = Engine::new(
+    let engine = Arc::new(Engine::new(
         store.clone(),
         vec![],
         vec![PlatformSetup {
@@ -156,7 +156,7 @@ async fn the_sync_engine_publishes_through_a_1_0_plugin() {
             rate_limit_per_minute: None,
             concurrency: 1,
         }],
-    );
+    ));
     let report = engine.sync_once().await.unwrap();
     let advertisable = stock
         .iter()

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod sqlite;
 
 use crate::runtime::types::Vehicle;
+use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 pub use sqlite::SqliteStore;
@@ -371,6 +372,20 @@ pub trait Store: Send + Sync + crate::quality::QualityStore {
     fn listing(&self, stock_id: &str, platform: &str) -> StoreResult<Option<ListingRow>>;
     /// All listings of a platform.
     fn listings(&self, platform: &str) -> StoreResult<Vec<ListingRow>>;
+    /// What a feed platform's feed holds: (stock id, desired body) of every
+    /// listing meant to be advertised, by stock id.
+    fn feed_listings(&self, platform: &str) -> StoreResult<Vec<(String, String)>>;
+    /// What delivering jobs of `platform` for these vehicles needs, by stock
+    /// id: the listing there and the stock status to send (withdrawn for a
+    /// vehicle no longer present). One query per publish batch.
+    fn delivery_rows(
+        &self,
+        platform: &str,
+        stock_ids: &[&str],
+    ) -> StoreResult<HashMap<String, (ListingRow, crate::runtime::types::StockStatus)>>;
+    /// Listing states of these vehicles on every platform (one query for a
+    /// planning batch instead of one per vehicle and platform).
+    fn listings_of(&self, stock_ids: &[&str]) -> StoreResult<Vec<ListingRow>>;
     /// Record plans and enqueue their jobs, in one transaction; clears each
     /// vehicle's plan flag only if its content is still the planned hash.
     fn apply_plans(&self, plans: &[VehiclePlan], now: i64) -> StoreResult<()>;

@@ -14,7 +14,8 @@ use crate::runtime::types::{ErrorClass, PluginError, Vehicle};
 use crate::runtime::{platform_api as p, source_api as s, CallError, Plugin};
 use crate::store::audit::AuditEntry;
 use crate::store::{
-    now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, VehiclePlan,
+    now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, StoredVehicle,
+    VehiclePlan,
 };
 use planner::{Rendered, Timing};
 use retry::{class_name, CircuitBreaker, Decision, RetryPolicy, TokenBucket};
@@ -155,7 +156,8 @@ struct PlatformRuntime {
 pub struct Engine {
     store: Arc<dyn Store>,
     sources: Vec<SourceSetup>,
-    platforms: Vec<PlatformSetup>,
+    /// Shared with the tasks that render and deliver for each platform.
+    platforms: Vec<Arc<PlatformSetup>>,
     state: Mutex<HashMap<String, PlatformRuntime>>,
     worker_id: String,
     stopping: std::sync::atomic::AtomicBool,
@@ -198,6 +200,53 @@ pub fn with_warnings(
     }
 }
 
+/// Vehicles planned per batch (and per transaction).
+const PLAN_BATCH: usize = 500;
+
+/// A vehicle checked for one platform, ready to transform.
+struct Checked {
+    verdict: crate::quality::Verdict,
+    /// The enricher's warnings.
+    notes: Vec<crate::runtime::types::ValidationIssue>,
+}
+
+/// Transform each platform's checked vehicles on a task of its own: the
+/// transforms are CPU-bound sandboxed calls, and separate tasks let the
+/// runtime spread platforms over the cores. Returns, per platform, one
+/// rendering per vehicle in order.
+async fn render_on_tasks(
+    platforms: &[Arc<PlatformSetup>],
+    checked: Vec<Vec<Option<Checked>>>,
+) -> EngineResult<Vec<Vec<Rendered>>> {
+    let tasks: Vec<_> = platforms
+        .iter()
+        .cloned()
+        .zip(checked)
+        .map(|(platform, checked)| {
+            tokio::spawn(async move {
+                let mut out = Vec::with_capacity(checked.len());
+                for checked in checked {
+                    out.push(match checked {
+                        None => Rendered::NotAdvertisable,
+                        Some(Checked { verdict, notes }) => with_warnings(
+                            crate::quality::render(&platform, &verdict).await,
+                            notes,
+                        ),
+                    });
+                }
+                out
+            })
+        })
+        .collect();
+    let mut rendered = Vec::with_capacity(tasks.len());
+    for (task, platform) in tasks.into_iter().zip(platforms) {
+        rendered.push(task.await.map_err(|e| {
+            anyhow::anyhow!("transforming for platform {} failed: {e}", platform.id)
+        })?);
+    }
+    Ok(rendered)
+}
+
 /// Errors that stop an engine step (store failures, plugin failures of describe or render).
 pub type EngineResult<T> = anyhow::Result<T>;
 
@@ -234,7 +283,7 @@ impl Engine {
         Self {
             store,
             sources,
-            platforms,
+            platforms: platforms.into_iter().map(Arc::new).collect(),
             state: Mutex::new(state),
             worker_id: format!("{}-{}", std::process::id(), rand::random::<u32>()),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -306,7 +355,7 @@ impl Engine {
     }
 
     /// Platform setups.
-    pub fn platforms(&self) -> &[PlatformSetup] {
+    pub fn platforms(&self) -> &[Arc<PlatformSetup>] {
         &self.platforms
     }
 
@@ -458,6 +507,12 @@ impl Engine {
 
     /// Plan every vehicle whose content has not been planned yet.
     pub async fn plan(&self) -> EngineResult<usize> {
+        self.plan_then(|| {}).await
+    }
+
+    /// [`Engine::plan`], calling `committed` after each batch of plans (and
+    /// its jobs) is stored, so delivery can start on it at once.
+    async fn plan_then(&self, committed: impl Fn()) -> EngineResult<usize> {
         let mut planned = 0;
         if let Some(pricing) = &self.pricing {
             // Thresholds crossed since the last sweep reprice (and replan) vehicles.
@@ -465,62 +520,98 @@ impl Engine {
         }
         let total = self.store.plan_backlog()?.map(|n| n as u64);
         loop {
-            let batch = self.store.vehicles_to_plan(500)?;
+            let batch = self.store.vehicles_to_plan(PLAN_BATCH)?;
             if batch.is_empty() {
                 self.finish_progress("plan");
                 return Ok(planned);
             }
-            let now = now_ms();
-            // The advertised price, decided once for every platform.
-            let priced = match &self.pricing {
-                Some(pricing) => pricing.priced_batch(&batch, now)?,
-                None => batch.iter().map(|v| v.record.clone()).collect(),
-            };
-            let mut plans = Vec::with_capacity(batch.len());
-            // Quality checks run before the planner emits any operation.
-            let mut gate = crate::quality::Gate::open(&self.quality, self.store.as_ref(), &batch)?;
-            for (mut vehicle, record) in batch.into_iter().zip(priced) {
-                // Checked, enriched and sent with the advertised price.
-                vehicle.record = record;
-                let prepared = gate.prepare(&vehicle);
-                let mut listings = Vec::with_capacity(self.platforms.len());
-                let mut regressed = false;
-                for platform in &self.platforms {
-                    let rendered = match &prepared {
-                        None => Rendered::NotAdvertisable,
-                        Some(prepared) => {
-                            let (enriched, notes) = self.enrich_for(platform, prepared).await;
-                            let verdict = gate.check(&enriched, platform);
-                            regressed |= crate::quality::gate::regressed(&verdict);
-                            with_warnings(crate::quality::render(platform, &verdict).await, notes)
-                        }
-                    };
-                    let current = self.store.listing(&vehicle.record.stock_id, &platform.id)?;
-                    listings.push(planner::plan(
-                        &vehicle,
-                        &platform.id,
-                        current.as_ref(),
-                        rendered,
-                        platform.timing,
-                        now,
-                    ));
-                }
-                if let Some(prepared) = &prepared {
-                    gate.accept_mileage(prepared, regressed);
-                }
-                plans.push(VehiclePlan {
+            let plans = self.plan_batch(batch).await?;
+            planned += plans.len();
+            committed();
+            self.report_progress("plan", planned as u64, total.map(|t| t.max(planned as u64)));
+        }
+    }
+
+    /// Plan one batch of vehicles and store the plans. The host's steps
+    /// (price, quality, enrichment) run here in order; the platforms'
+    /// transforms, the costly part, run on a task per platform.
+    async fn plan_batch(&self, batch: Vec<StoredVehicle>) -> EngineResult<Vec<VehiclePlan>> {
+        let now = now_ms();
+        // The advertised price, decided once for every platform.
+        let priced = match &self.pricing {
+            Some(pricing) => pricing.priced_batch(&batch, now)?,
+            None => batch.iter().map(|v| v.record.clone()).collect(),
+        };
+        // Quality checks run before the planner emits any operation.
+        let mut gate = crate::quality::Gate::open(&self.quality, self.store.as_ref(), &batch)?;
+        let mut vehicles = Vec::with_capacity(batch.len());
+        // Per platform, per vehicle: what to transform (None: not advertised).
+        let mut checked: Vec<Vec<Option<Checked>>> = self
+            .platforms
+            .iter()
+            .map(|_| Vec::with_capacity(batch.len()))
+            .collect();
+        for (mut vehicle, record) in batch.into_iter().zip(priced) {
+            // Checked, enriched and sent with the advertised price.
+            vehicle.record = record;
+            let prepared = gate.prepare(&vehicle);
+            let mut regressed = false;
+            for (platform, checked) in self.platforms.iter().zip(&mut checked) {
+                checked.push(match &prepared {
+                    None => None,
+                    Some(prepared) => {
+                        let (enriched, notes) = self.enrich_for(platform, prepared).await;
+                        let verdict = gate.check(&enriched, platform);
+                        regressed |= crate::quality::gate::regressed(&verdict);
+                        Some(Checked { verdict, notes })
+                    }
+                });
+            }
+            if let Some(prepared) = &prepared {
+                gate.accept_mileage(prepared, regressed);
+            }
+            vehicles.push(vehicle);
+        }
+        let rendered = render_on_tasks(&self.platforms, checked).await?;
+        let ids: Vec<&str> = vehicles.iter().map(|v| v.record.stock_id.as_str()).collect();
+        let mut current: HashMap<(String, String), crate::store::ListingRow> = self
+            .store
+            .listings_of(&ids)?
+            .into_iter()
+            .map(|l| ((l.stock_id.clone(), l.platform.clone()), l))
+            .collect();
+        let mut rendered: Vec<_> = rendered.into_iter().map(Vec::into_iter).collect();
+        let plans: Vec<VehiclePlan> = vehicles
+            .into_iter()
+            .map(|vehicle| {
+                let listings = self
+                    .platforms
+                    .iter()
+                    .zip(&mut rendered)
+                    .map(|(platform, rendered)| {
+                        let key = (vehicle.record.stock_id.clone(), platform.id.clone());
+                        planner::plan(
+                            &vehicle,
+                            &platform.id,
+                            current.remove(&key).as_ref(),
+                            rendered.next().expect("one rendering per vehicle"),
+                            platform.timing,
+                            now,
+                        )
+                    })
+                    .collect();
+                VehiclePlan {
                     stock_id: vehicle.record.stock_id.clone(),
                     content_hash: vehicle.content_hash.clone(),
                     plan_token: vehicle.plan_token,
                     listings,
-                });
-            }
-            // One transaction per batch: planning 10,000 vehicles is 20 commits, not 10,000.
-            self.store.apply_plans(&plans, now)?;
-            gate.finish(self.store.as_ref(), now)?;
-            planned += plans.len();
-            self.report_progress("plan", planned as u64, total.map(|t| t.max(planned as u64)));
-        }
+                }
+            })
+            .collect();
+        // One transaction per batch: planning 10,000 vehicles is 20 commits, not 10,000.
+        self.store.apply_plans(&plans, now)?;
+        gate.finish(self.store.as_ref(), now)?;
+        Ok(plans)
     }
 
     /// Check and transform one vehicle for a platform as planning would
@@ -698,9 +789,10 @@ impl Engine {
         let mut operations = Vec::with_capacity(jobs.len());
         let mut sent = Vec::with_capacity(jobs.len());
         let mut results: Vec<(Job, JobOutcome)> = Vec::with_capacity(jobs.len());
+        let ids: Vec<&str> = jobs.iter().map(|j| j.stock_id.as_str()).collect();
+        let rows = self.store.delivery_rows(&platform.id, &ids)?;
         for job in jobs {
-            let listing = self.store.listing(&job.stock_id, &platform.id)?;
-            let Some(listing) = listing else {
+            let Some((listing, status)) = rows.get(&job.stock_id) else {
                 let outcome = JobOutcome::Dead {
                     class: "permanent".into(),
                     message: "listing state missing".into(),
@@ -718,19 +810,8 @@ impl Engine {
                 report.superseded += 1;
                 continue;
             };
-            let status = self
-                .store
-                .vehicle(&job.stock_id)?
-                .map(|v| {
-                    if v.present {
-                        v.record.status
-                    } else {
-                        crate::runtime::types::StockStatus::Withdrawn
-                    }
-                })
-                .unwrap_or(crate::runtime::types::StockStatus::Withdrawn);
             operations.push(p::Operation {
-                status,
+                status: *status,
                 kind: match job.kind.as_str() {
                     "create" => p::OperationKind::Create,
                     "update" => p::OperationKind::Update,
@@ -870,15 +951,9 @@ impl Engine {
     ) -> EngineResult<()> {
         let listings: Vec<p::Listing> = self
             .store
-            .listings(&platform.id)?
+            .feed_listings(&platform.id)?
             .into_iter()
-            .filter(|l| l.desired_state != "absent")
-            .filter_map(|l| {
-                l.desired_body.map(|body| p::Listing {
-                    stock_id: l.stock_id,
-                    body,
-                })
-            })
+            .map(|(stock_id, body)| p::Listing { stock_id, body })
             .collect();
         report.calls += 1;
         let rendered = platform
@@ -1127,7 +1202,7 @@ impl Engine {
     /// whatever is due on every platform, reconcile API platforms every
     /// `reconcile_every`. Errors of one step are logged and retried on the
     /// next turn; they never stop the loop.
-    pub async fn run(&self, reconcile_every: Duration) {
+    pub async fn run(self: &Arc<Self>, reconcile_every: Duration) {
         let start = tokio::time::Instant::now();
         let mut next_pull: Vec<tokio::time::Instant> = vec![start; self.sources.len()];
         let mut next_reconcile = start + reconcile_every;
@@ -1156,13 +1231,12 @@ impl Engine {
                     next_pull[i] = now + source.interval;
                 }
             }
-            if let Err(error) = self.plan().await {
+            let round = self.plan_and_deliver().await;
+            if let Err(error) = round.planned {
                 failed = true;
                 tracing::error!(error = %format!("{error:#}"), "Planning failed; trying again.");
             }
-            let deliveries =
-                futures::future::join_all(self.platforms.iter().map(|p| self.deliver(p))).await;
-            for (platform, result) in self.platforms.iter().zip(deliveries) {
+            for (platform, result) in self.platforms.iter().zip(round.deliveries) {
                 if let Err(error) = result {
                     failed = true;
                     tracing::error!(platform = %platform.id, error = %format!("{error:#}"), "Delivery failed; trying again.");
@@ -1198,37 +1272,152 @@ impl Engine {
     // ----- cycle -----
 
     /// One full cycle: pull every source, plan, deliver everything due.
-    pub async fn sync_once(&self) -> EngineResult<CycleReport> {
+    pub async fn sync_once(self: &Arc<Self>) -> EngineResult<CycleReport> {
         let _turn = self.turn.lock().await;
         let result = self.cycle().await;
         self.metrics.record_cycle(result.is_ok());
         result
     }
 
-    async fn cycle(&self) -> EngineResult<CycleReport> {
+    async fn cycle(self: &Arc<Self>) -> EngineResult<CycleReport> {
         let mut report = CycleReport::default();
-        let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1000.0;
         let started = std::time::Instant::now();
         for source in self.sources.iter().filter(|s| s.pull_on_schedule) {
             let pulled = self.pull(source).await;
             self.metrics.record_pull(&source.id, pulled.is_ok());
             report.pulls.push(pulled?);
         }
-        report.timings.pull_ms = ms(started);
-        let started = std::time::Instant::now();
-        report.planned = self.plan().await?;
-        report.timings.plan_ms = ms(started);
-        let started = std::time::Instant::now();
-        // One worker per platform: a slow or failing platform never holds up the others.
-        report.deliveries =
-            futures::future::try_join_all(self.platforms.iter().map(|p| self.deliver(p))).await?;
-        report.timings.deliver_ms = ms(started);
+        report.timings.pull_ms = elapsed_ms(started);
+        let round = self.plan_and_deliver().await;
+        report.timings.plan_ms = round.plan_ms;
+        report.timings.deliver_ms = round.deliver_ms;
+        report.planned = round.planned?;
+        for (platform, delivered) in self.platforms.iter().zip(round.deliveries) {
+            report.deliveries.push(
+                delivered.map_err(|e| e.context(format!("delivery to {}", platform.id)))?,
+            );
+        }
         // The audit head goes to the logs too, so a copy of the anchor lives
         // wherever they are shipped (store/anchor.rs).
         if let Ok(Some(head)) = self.store.audit_tail(1).map(|t| t.into_iter().next()) {
             tracing::info!(audit_seq = head.seq, audit_hash = %head.hash, "audit head");
         }
         Ok(report)
+    }
+
+    /// Plan, and deliver on every platform while planning goes on. Each
+    /// platform has a task of its own (a slow or failing platform never
+    /// holds up the others). An API platform takes each batch of operations
+    /// as soon as its plans are committed, so the first cars are on their
+    /// way while the rest of the stock is still being planned; a feed
+    /// platform renders once planning is over, so a feed never goes out
+    /// half planned. Delivery finishes what was planned even when planning
+    /// fails part way (those plans are committed and stand).
+    pub async fn plan_and_deliver(self: &Arc<Self>) -> PlanAndDeliver {
+        let started = std::time::Instant::now();
+        let (progress, planning) = tokio::sync::watch::channel(Planning::Running);
+        let tasks: Vec<_> = (0..self.platforms.len())
+            .map(|index| {
+                let engine = self.clone();
+                let planning = planning.clone();
+                tokio::spawn(async move { engine.deliver_as_planned(index, planning).await })
+            })
+            .collect();
+        let planned = self
+            .plan_then(|| {
+                progress.send_replace(Planning::Running);
+            })
+            .await;
+        let plan_ms = elapsed_ms(started);
+        progress.send_replace(Planning::Over);
+        let mut deliveries = Vec::with_capacity(tasks.len());
+        for (task, platform) in tasks.into_iter().zip(&self.platforms) {
+            deliveries.push(task.await.unwrap_or_else(|e| {
+                Err(anyhow::anyhow!(
+                    "the delivery task of platform {} failed: {e}",
+                    platform.id
+                ))
+            }));
+        }
+        PlanAndDeliver {
+            planned,
+            deliveries,
+            plan_ms,
+            deliver_ms: elapsed_ms(started),
+        }
+    }
+
+    /// Deliver one platform's operations as planning commits them, until
+    /// planning is over and nothing due is left.
+    async fn deliver_as_planned(
+        &self,
+        index: usize,
+        mut planning: tokio::sync::watch::Receiver<Planning>,
+    ) -> EngineResult<DeliveryReport> {
+        let platform = &self.platforms[index];
+        let started = std::time::Instant::now();
+        let mut total = DeliveryReport {
+            platform: platform.id.clone(),
+            ..Default::default()
+        };
+        loop {
+            // Read before delivering: a batch committed during this round
+            // marks the channel changed, so it gets a round of its own.
+            let over = *planning.borrow_and_update() == Planning::Over;
+            if over || !platform.is_feed() {
+                total.absorb(self.deliver(platform).await?);
+            }
+            // A dropped sender means planning ended (its future was dropped).
+            if over || planning.changed().await.is_err() {
+                if !over {
+                    total.absorb(self.deliver(platform).await?);
+                }
+                break;
+            }
+        }
+        total.elapsed_ms = elapsed_ms(started);
+        Ok(total)
+    }
+}
+
+/// Where planning is, as delivery tasks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planning {
+    /// More batches may come; sent again after each committed batch.
+    Running,
+    /// No more batches this round.
+    Over,
+}
+
+/// What [`Engine::plan_and_deliver`] did.
+#[derive(Debug)]
+pub struct PlanAndDeliver {
+    /// Vehicles planned, or why planning stopped.
+    pub planned: EngineResult<usize>,
+    /// Per platform, in configuration order.
+    pub deliveries: Vec<EngineResult<DeliveryReport>>,
+    /// Milliseconds planning took.
+    pub plan_ms: f64,
+    /// Milliseconds until the last platform finished (delivery overlaps planning).
+    pub deliver_ms: f64,
+}
+
+fn elapsed_ms(since: std::time::Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+impl DeliveryReport {
+    /// Add one more delivery round's counts.
+    fn absorb(&mut self, round: DeliveryReport) {
+        self.calls += round.calls;
+        self.done += round.done;
+        self.retried += round.retried;
+        self.dead += round.dead;
+        self.superseded += round.superseded;
+        self.latencies_ms.extend(round.latencies_ms);
+        if round.held.is_some() {
+            self.held = round.held;
+        }
     }
 }
 
@@ -1271,6 +1460,7 @@ pub struct CycleTimings {
     pub pull_ms: f64,
     /// Quality, transform and planning.
     pub plan_ms: f64,
-    /// Delivery to every platform (concurrently).
+    /// From the start of planning until every platform finished delivering
+    /// (delivery runs beside planning, so this includes `plan_ms`).
     pub deliver_ms: f64,
 }

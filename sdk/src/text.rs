@@ -3,6 +3,11 @@
 
 /// Control characters (tabs, line breaks) as spaces.
 pub fn single_line(s: &str) -> String {
+    // Control characters are C0, DEL and C1 (U+0080..U+009F, UTF-8 lead byte
+    // 0xC2): text without those bytes is copied whole, not char by char.
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return s.to_owned();
+    }
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
@@ -49,4 +54,19 @@ pub fn cut(s: &str, max: usize) -> String {
         None => head,
     };
     format!("{}…", head.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_line;
+
+    #[test]
+    fn single_line_replaces_every_control_character_and_keeps_the_rest() {
+        assert_eq!(single_line("Ford Fiesta"), "Ford Fiesta");
+        assert_eq!(single_line("a\tb\nc\rd\u{7f}e"), "a b c d e");
+        // C1 controls share the 0xC2 lead byte with ordinary characters like £.
+        assert_eq!(single_line("£9,995\u{85}Zoë\u{9f}"), "£9,995 Zoë ");
+        assert_eq!(single_line("日本\u{0}"), "日本 ");
+        assert_eq!(single_line(""), "");
+    }
 }

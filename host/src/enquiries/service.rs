@@ -103,7 +103,7 @@ impl EnquiryService {
     pub async fn build(
         config: &RawConfig,
         loader: &crate::app::PluginLoader<'_>,
-        platforms: &[PlatformSetup],
+        platforms: &[std::sync::Arc<PlatformSetup>],
         store: Arc<dyn EnquiryStore>,
         hub: Arc<dyn Store>,
         secrets: Arc<dyn SecretStore>,

@@ -431,12 +431,6 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                 params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
             )
             .map_err(db("finish job"))?;
-            exec(
-                tx,
-                "UPDATE platform_state SET consecutive_failures = 0 WHERE platform = ?1",
-                params![job.platform],
-            )
-            .map_err(db("finish job"))?;
             append_audit(
                 tx,
                 &AuditEntry::new("result", "engine")
@@ -816,6 +810,76 @@ impl Store for SqliteStore {
         })
     }
 
+    fn feed_listings(&self, platform: &str) -> StoreResult<Vec<(String, String)>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT stock_id, desired_body FROM listings
+                     WHERE platform = ?1 AND desired_state != 'absent' AND desired_body IS NOT NULL
+                     ORDER BY stock_id",
+                )
+                .map_err(db("feed listings"))?;
+            let rows = stmt
+                .query_map(params![platform], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db("feed listings"))?;
+            rows.collect::<Result<_, _>>().map_err(db("feed listings"))
+        })
+    }
+
+    fn delivery_rows(
+        &self,
+        platform: &str,
+        stock_ids: &[&str],
+    ) -> StoreResult<HashMap<String, (ListingRow, crate::runtime::types::StockStatus)>> {
+        use crate::runtime::types::StockStatus;
+        let ids = serde_json::to_string(stock_ids).expect("stock ids serialise");
+        self.with(|c| {
+            // The status alone (as JSON), not the whole record to decode.
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {LISTING_COLS},
+                       (SELECT CASE WHEN v.present THEN json_quote(json_extract(v.record, '$.status')) END
+                          FROM vehicles v WHERE v.stock_id = listings.stock_id)
+                     FROM listings
+                     WHERE platform = ?1 AND stock_id IN (SELECT value FROM json_each(?2))"
+                ))
+                .map_err(db("delivery rows"))?;
+            let rows = stmt
+                .query_map(params![platform, ids], |r| {
+                    Ok((read_listing(r)?, r.get::<_, Option<String>>(16)?))
+                })
+                .map_err(db("delivery rows"))?;
+            let mut out = HashMap::new();
+            for row in rows {
+                let (listing, status) = row.map_err(db("delivery rows"))?;
+                let status = match status {
+                    None => StockStatus::Withdrawn,
+                    Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                        op: "delivery rows",
+                        message: format!("stock status of {}: {e}", listing.stock_id),
+                    })?,
+                };
+                out.insert(listing.stock_id.clone(), (listing, status));
+            }
+            Ok(out)
+        })
+    }
+
+    fn listings_of(&self, stock_ids: &[&str]) -> StoreResult<Vec<ListingRow>> {
+        let ids = serde_json::to_string(stock_ids).expect("stock ids serialise");
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {LISTING_COLS} FROM listings WHERE stock_id IN (SELECT value FROM json_each(?1))"
+                ))
+                .map_err(db("listings of vehicles"))?;
+            let rows = stmt
+                .query_map(params![ids], read_listing)
+                .map_err(db("listings of vehicles"))?;
+            rows.collect::<Result<_, _>>().map_err(db("listings of vehicles"))
+        })
+    }
+
     fn apply_plans(&self, batch: &[VehiclePlan], now: i64) -> StoreResult<()> {
         self.write("apply plans", |tx| {
             for vehicle in batch {
@@ -860,8 +924,21 @@ impl Store for SqliteStore {
 
     fn finish_jobs(&self, results: &[(Job, JobOutcome)], now: i64) -> StoreResult<()> {
         self.write("finish jobs", |tx| {
+            let mut acknowledged = std::collections::BTreeSet::new();
             for (job, outcome) in results {
                 finish_one(tx, job, outcome, now)?;
+                if matches!(outcome, JobOutcome::Done { .. }) {
+                    acknowledged.insert(job.platform.as_str());
+                }
+            }
+            // A platform that acknowledged anything is not failing (once per batch).
+            for platform in acknowledged {
+                exec(
+                    tx,
+                    "UPDATE platform_state SET consecutive_failures = 0 WHERE platform = ?1",
+                    params![platform],
+                )
+                .map_err(db("finish job"))?;
             }
             Ok(())
         })

@@ -136,7 +136,7 @@ pub fn build_feed_outputs(feed: &RawFeed, ctx: &BuildContext) -> anyhow::Result<
 /// The served feeds of a configuration, for the platforms as loaded.
 pub fn feed_routes(
     config: &RawConfig,
-    platforms: &[PlatformSetup],
+    platforms: &[std::sync::Arc<PlatformSetup>],
 ) -> anyhow::Result<Vec<FeedRoute>> {
     let mut routes = Vec::new();
     for raw in &config.platforms {
@@ -175,7 +175,7 @@ pub fn feed_routes(
 /// serves its feed.
 pub async fn start_feed_server(
     config: &RawConfig,
-    platforms: &[PlatformSetup],
+    platforms: &[std::sync::Arc<PlatformSetup>],
     store: Arc<dyn Store>,
     secrets: Arc<dyn SecretStore>,
 ) -> anyhow::Result<Option<RunningServer>> {

@@ -1,6 +1,6 @@
 //! The SQLite side of [`QualityStore`] (tables in `store/quality.sql`).
 
-use super::{append_audit, db, SqliteStore};
+use super::{append_audit, db, exec, query_one, SqliteStore};
 use crate::quality::completeness::Completeness;
 use crate::quality::image_probe::{CachedSize, Measured};
 use crate::quality::{MileageReading, QualityStore};
@@ -63,7 +63,8 @@ impl QualityStore for SqliteStore {
         vin: Option<&str>,
     ) -> StoreResult<Option<MileageReading>> {
         self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT stock_id, vin, miles, at FROM quality_mileage_readings
                  WHERE stock_id = ?1 OR (?2 IS NOT NULL AND vin = ?2) ORDER BY id DESC LIMIT 1",
                 params![stock_id, vin],
@@ -87,16 +88,17 @@ impl QualityStore for SqliteStore {
         }
         self.write("record mileage", |tx| {
             for r in readings {
-                let last: Option<u32> = tx
-                    .query_row(
-                        "SELECT miles FROM quality_mileage_readings WHERE stock_id = ?1 ORDER BY id DESC LIMIT 1",
-                        params![r.stock_id],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(db("record mileage"))?;
+                let last: Option<u32> = query_one(
+                    tx,
+                    "SELECT miles FROM quality_mileage_readings WHERE stock_id = ?1 ORDER BY id DESC LIMIT 1",
+                    params![r.stock_id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db("record mileage"))?;
                 if last != Some(r.miles) {
-                    tx.execute(
+                    exec(
+                        tx,
                         "INSERT INTO quality_mileage_readings (stock_id, vin, miles, at) VALUES (?1, ?2, ?3, ?4)",
                         params![r.stock_id, r.vin, r.miles, r.at],
                     )
@@ -146,11 +148,12 @@ impl QualityStore for SqliteStore {
         }
         self.write("store completeness", |tx| {
             for id in cleared {
-                tx.execute("DELETE FROM quality_completeness WHERE stock_id = ?1", params![id])
+                exec(tx, "DELETE FROM quality_completeness WHERE stock_id = ?1", params![id])
                     .map_err(db("store completeness"))?;
             }
             for r in rows {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO quality_completeness (stock_id, platform, score, required_missing, recommended_missing, images, ideal_images, computed_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT(stock_id, platform) DO UPDATE SET score = ?3, required_missing = ?4, recommended_missing = ?5,
