@@ -844,7 +844,12 @@ impl Engine {
                 .detail(serde_json::json!({"operations": operations.len(), "keys": sent.iter().map(|j| j.idempotency_key.clone()).collect::<Vec<_>>()})),
             now_ms(),
         )?;
-        let outcome = platform.plugin.publish(&platform.config, &operations).await;
+        // The call runs on a task of its own, so the batches in flight for
+        // a platform execute on every core, not only on this task's.
+        let (plugin, config) = (platform.plugin.clone(), platform.config.clone());
+        let outcome = tokio::spawn(async move { plugin.publish(&config, &operations).await })
+            .await
+            .map_err(|e| anyhow::anyhow!("the publish task of platform {} failed: {e}", platform.id))?;
         let mut any_transient = false;
         let mut any_answer = false;
         let mut rng = rand::rng();
