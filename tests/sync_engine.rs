@@ -600,3 +600,62 @@ async fn the_scheduler_syncs_on_its_own_and_stops_taking_work_when_told() {
     );
     assert_eq!(p.app.store.queue_depth(None).unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_platforms_deliver_while_planning_goes_on_and_a_feed_renders_once_it_is_over() {
+    // Three planning batches (500 vehicles each).
+    let stock = forecourt::sample::sample_stock(1_300, 5);
+    let p = pipeline(&stock, "").await;
+    let report = p.app.engine.sync_once().await.unwrap();
+    assert_eq!(report.planned, stock.len());
+
+    // Auto Trader acknowledged operations of the first batch before the
+    // last batch was planned: delivery ran beside planning.
+    let audit = p.app.store.audit_tail(1_000_000).unwrap();
+    let seqs = |kind: &str| -> Vec<i64> {
+        audit
+            .iter()
+            .filter(|a| a.entry.kind == kind && a.entry.platform.as_deref() == Some("autotrader"))
+            .map(|a| a.seq)
+            .collect()
+    };
+    let first_result = *seqs("result")
+        .iter()
+        .min()
+        .expect("autotrader acknowledged operations");
+    let last_plan = *seqs("plan")
+        .iter()
+        .max()
+        .expect("autotrader operations planned");
+    assert!(
+        first_result < last_plan,
+        "the first acknowledgement (audit #{first_result}) came after the last plan (audit #{last_plan})"
+    );
+
+    // The feed was rendered once, after planning, and holds every listing
+    // meant to be advertised, not the first batch's.
+    let google = report
+        .deliveries
+        .iter()
+        .find(|d| d.platform == "google")
+        .unwrap();
+    assert_eq!(google.calls, 1, "{google:?}");
+    let feed = feed(p.dir.path());
+    let advertised: Vec<_> = p
+        .app
+        .store
+        .listings("google")
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.desired_state != "absent" && l.desired_body.is_some())
+        .collect();
+    assert!(advertised.len() > 1_000, "{} advertised", advertised.len());
+    for listing in &advertised {
+        assert!(
+            feed.contains(&listing.stock_id),
+            "{} missing from the feed",
+            listing.stock_id
+        );
+    }
+    assert_eq!(p.app.store.queue_depth(None).unwrap(), 0);
+}

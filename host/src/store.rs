@@ -11,8 +11,8 @@ pub mod audit;
 pub mod sqlite;
 
 use crate::runtime::types::Vehicle;
-use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 pub use sqlite::SqliteStore;
 pub use sqlite::{

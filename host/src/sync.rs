@@ -228,10 +228,9 @@ async fn render_on_tasks(
                 for checked in checked {
                     out.push(match checked {
                         None => Rendered::NotAdvertisable,
-                        Some(Checked { verdict, notes }) => with_warnings(
-                            crate::quality::render(&platform, &verdict).await,
-                            notes,
-                        ),
+                        Some(Checked { verdict, notes }) => {
+                            with_warnings(crate::quality::render(&platform, &verdict).await, notes)
+                        }
                     });
                 }
                 out
@@ -573,7 +572,10 @@ impl Engine {
             vehicles.push(vehicle);
         }
         let rendered = render_on_tasks(&self.platforms, checked).await?;
-        let ids: Vec<&str> = vehicles.iter().map(|v| v.record.stock_id.as_str()).collect();
+        let ids: Vec<&str> = vehicles
+            .iter()
+            .map(|v| v.record.stock_id.as_str())
+            .collect();
         let mut current: HashMap<(String, String), crate::store::ListingRow> = self
             .store
             .listings_of(&ids)?
@@ -849,7 +851,9 @@ impl Engine {
         let (plugin, config) = (platform.plugin.clone(), platform.config.clone());
         let outcome = tokio::spawn(async move { plugin.publish(&config, &operations).await })
             .await
-            .map_err(|e| anyhow::anyhow!("the publish task of platform {} failed: {e}", platform.id))?;
+            .map_err(|e| {
+                anyhow::anyhow!("the publish task of platform {} failed: {e}", platform.id)
+            })?;
         let mut any_transient = false;
         let mut any_answer = false;
         let mut rng = rand::rng();
@@ -1298,9 +1302,9 @@ impl Engine {
         report.timings.deliver_ms = round.deliver_ms;
         report.planned = round.planned?;
         for (platform, delivered) in self.platforms.iter().zip(round.deliveries) {
-            report.deliveries.push(
-                delivered.map_err(|e| e.context(format!("delivery to {}", platform.id)))?,
-            );
+            report
+                .deliveries
+                .push(delivered.map_err(|e| e.context(format!("delivery to {}", platform.id)))?);
         }
         // The audit head goes to the logs too, so a copy of the anchor lives
         // wherever they are shipped (store/anchor.rs).
