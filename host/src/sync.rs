@@ -756,13 +756,7 @@ impl Engine {
                 }))
                 .await;
                 for part in results {
-                    let part = part?;
-                    report.calls += part.calls;
-                    report.done += part.done;
-                    report.retried += part.retried;
-                    report.dead += part.dead;
-                    report.superseded += part.superseded;
-                    report.latencies_ms.extend(part.latencies_ms);
+                    report.absorb(part?);
                 }
             }
         }
@@ -1416,7 +1410,7 @@ fn elapsed_ms(since: std::time::Instant) -> f64 {
 }
 
 impl DeliveryReport {
-    /// Add one more delivery round's counts.
+    /// Add the counts of another round (or batch) of the same platform.
     fn absorb(&mut self, round: DeliveryReport) {
         self.calls += round.calls;
         self.done += round.done;
