@@ -846,6 +846,7 @@ impl Store for SqliteStore {
                 .map_err(db("delivery rows"))?;
             let rows = stmt
                 .query_map(params![platform, ids], |r| {
+                    // The status is the column after LISTING_COLS' sixteen.
                     Ok((read_listing(r)?, r.get::<_, Option<String>>(16)?))
                 })
                 .map_err(db("delivery rows"))?;
