@@ -122,6 +122,30 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// CPU time this process has used (user + system, every thread), in
+/// seconds. Less noisy than wall time on a shared machine: compare a
+/// scenario's CPU seconds across builds to see whether work was removed or
+/// only moved. `/proc` reports it in USER_HZ ticks, 100 a second on Linux.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<f64>().ok();
+    Some((ticks(14)? + ticks(15)?) / 100.0)
+}
+
+/// A scenario's CPU seconds (the whole process: engine, plugins and the
+/// loopback sandbox) and how many cores that kept busy on average.
+fn cpu_use(cpu_seconds: Option<f64>, wall: Duration) -> serde_json::Value {
+    match cpu_seconds {
+        Some(cpu) => serde_json::json!({
+            "seconds": cpu,
+            "cores_busy": cpu / wall.as_secs_f64().max(1e-9),
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// Where the benchmark's stock comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenchSource {
@@ -291,6 +315,7 @@ feed = {{ directory = "feeds/google" }}
     // Returns the wall time, operations acknowledged and per-step times.
     let converge = || async {
         let t = Instant::now();
+        let cpu = cpu_seconds();
         let mut ops = 0usize;
         let mut steps = crate::sync::CycleTimings::default();
         let mut per_platform: std::collections::BTreeMap<String, f64> = Default::default();
@@ -306,13 +331,14 @@ feed = {{ directory = "feeds/google" }}
             if queue_empty(app.store.as_ref())? {
                 let mut steps = serde_json::to_value(steps)?;
                 steps["deliver_per_platform_ms"] = serde_json::to_value(&per_platform)?;
-                return anyhow::Ok((t.elapsed(), ops, steps));
+                let cpu = cpu.zip(cpu_seconds()).map(|(before, after)| after - before);
+                return anyhow::Ok((t.elapsed(), ops, steps, cpu));
             }
         }
     };
 
     let calls0 = sandbox.stats().stock_calls();
-    let (initial, initial_ops, initial_steps) = converge().await?;
+    let (initial, initial_ops, initial_steps, initial_cpu) = converge().await?;
     let calls1 = sandbox.stats().stock_calls();
 
     // 1% changed.
@@ -324,11 +350,11 @@ feed = {{ directory = "feeds/google" }}
     }
     publish(&stock, &(0..changed).collect::<Vec<_>>())?;
     let calls2 = sandbox.stats().stock_calls();
-    let (incremental, incremental_ops, incremental_steps) = converge().await?;
+    let (incremental, incremental_ops, incremental_steps, incremental_cpu) = converge().await?;
     let calls3 = sandbox.stats().stock_calls();
 
     // Nothing changed.
-    let (no_change, _, no_change_steps) = converge().await?;
+    let (no_change, _, no_change_steps, no_change_cpu) = converge().await?;
     let calls4 = sandbox.stats().stock_calls();
 
     // Sold-to-removed: a push (one page) to every platform acknowledging.
@@ -375,6 +401,7 @@ feed = {{ directory = "feeds/google" }}
             "operations_per_second": initial_ops as f64 / initial.as_secs_f64(),
             "platform_api_calls": calls1 - calls0,
             "steps_ms": initial_steps,
+            "cpu": cpu_use(initial_cpu, initial),
         },
         "one_percent_changed": {
             "changed_vehicles": changed,
@@ -383,11 +410,13 @@ feed = {{ directory = "feeds/google" }}
             "platform_api_calls": calls3 - calls2,
             "calls_per_changed_listing": (calls3 - calls2) as f64 / (changed as f64 * 2.0),
             "steps_ms": incremental_steps,
+            "cpu": cpu_use(incremental_cpu, incremental),
         },
         "no_change": {
             "seconds": no_change.as_secs_f64(),
             "platform_api_calls": calls4 - calls3,
             "steps_ms": no_change_steps,
+            "cpu": cpu_use(no_change_cpu, no_change),
         },
         "sold_to_removed": summarise(latencies),
         "listings": listings,
@@ -442,4 +471,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     }
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(crate::cli::EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_seconds_counts_work_done_by_this_process() {
+        let before = cpu_seconds().expect("/proc/self/stat is readable");
+        let started = Instant::now();
+        let mut after = before;
+        // Busy until the counter moves (bounded, for a starved test machine).
+        while after - before < 0.05 && started.elapsed() < Duration::from_secs(30) {
+            let mut x = 0u64;
+            let spin = Instant::now();
+            while spin.elapsed() < Duration::from_millis(10) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            after = cpu_seconds().unwrap();
+        }
+        assert!(after - before >= 0.05, "{before} -> {after}");
+        let use_ = cpu_use(Some(2.0), Duration::from_secs(4));
+        assert_eq!(use_["cores_busy"], 0.5);
+    }
 }
