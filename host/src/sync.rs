@@ -1363,20 +1363,20 @@ impl Engine {
             platform: platform.id.clone(),
             ..Default::default()
         };
+        let mut over = false;
         loop {
             // Read before delivering: a batch committed during this round
             // marks the channel changed, so it gets a round of its own.
-            let over = *planning.borrow_and_update() == Planning::Over;
+            over |= *planning.borrow_and_update() == Planning::Over;
             if over || !platform.is_feed() {
                 total.absorb(self.deliver(platform).await?);
             }
-            // A dropped sender means planning ended (its future was dropped).
-            if over || planning.changed().await.is_err() {
-                if !over {
-                    total.absorb(self.deliver(platform).await?);
-                }
+            if over {
                 break;
             }
+            // A dropped sender means planning ended (its future was
+            // dropped): one last round, then stop.
+            over = planning.changed().await.is_err();
         }
         total.elapsed_ms = elapsed_ms(started);
         Ok(total)
