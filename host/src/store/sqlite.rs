@@ -260,7 +260,22 @@ fn decode_vehicle(op: &'static str, raw: RawVehicle) -> StoreResult<StoredVehicl
 }
 
 const VEHICLE_COLS: &str = "record, content_hash, present, seen_at, source, plan_needed";
-const LISTING_COLS: &str = "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, published_body, remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at, generation";
+// `published_body` is stored only while it differs from `desired_body`:
+// NULL with `published_hash = desired_hash` means the published body is the
+// desired one. Acknowledging a listing then writes a few hashes and states,
+// not a second copy of a body of several kilobytes (which pushed every row
+// into overflow pages); a plan that replaces the desired body keeps the old
+// one as the published body first. `published_body!()` reads it either way.
+macro_rules! published_body {
+    () => {
+        "COALESCE(published_body, CASE WHEN published_hash = desired_hash THEN desired_body END)"
+    };
+}
+const LISTING_COLS: &str = concat!(
+    "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, ",
+    published_body!(),
+    ", remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at, generation"
+);
 const JOB_COLS: &str = "id, platform, stock_id, kind, idempotency_key, attempts, listing_hash, seen_at, state, last_error, error_class, priority, run_at";
 
 fn read_listing(r: &rusqlite::Row) -> rusqlite::Result<ListingRow> {
@@ -344,6 +359,8 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                    desired_state = CASE WHEN ?9 THEN desired_state ELSE ?3 END,
                    desired_hash = CASE WHEN ?9 THEN desired_hash ELSE ?4 END,
                    desired_body = CASE WHEN ?9 THEN desired_body ELSE ?5 END,
+                   published_body = CASE WHEN NOT ?9 AND published_body IS NULL AND published_hash = desired_hash
+                                          AND desired_hash IS NOT ?4 THEN desired_body ELSE published_body END,
                    lifecycle = CASE WHEN ?6 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?6 = 'in-sync' THEN 'dead' ELSE ?6 END,
                    issues = ?7, updated_at = ?8,
                    attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END",
@@ -357,8 +374,8 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
                     params![plan.stock_id, plan.platform, now],
                 )
                 .map_err(db("apply plans"))?;
-            let inserted = tx
-                    .execute(
+            let inserted = exec(
+                        tx,
                         "INSERT INTO jobs (platform, stock_id, kind, idempotency_key, priority, state, attempts, run_at, listing_hash, seen_at, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, 'available', 0, ?6, ?7,
                                  MAX(?8, COALESCE((SELECT observed_at FROM listings WHERE stock_id = ?2 AND platform = ?1), 0)), ?9)
@@ -429,18 +446,19 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
             // is pending, the listing stays pending, and if a newer plan
             // was blocked by the quality rules, it stays blocked.
             exec(tx,
-                "UPDATE listings SET
+                concat!("UPDATE listings SET
                    published_state = CASE WHEN ?3 = 'removed' THEN 'removed'
                                           WHEN desired_state = 'reserved' AND ?3 = 'live' THEN 'reserved'
                                           ELSE ?3 END,
                    published_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
-                   published_body = CASE WHEN ?3 = 'removed' THEN NULL WHEN desired_hash = ?4 THEN desired_body ELSE published_body END,
+                   published_body = CASE WHEN ?3 = 'removed' OR desired_hash = ?4 THEN NULL
+                                         ELSE ", published_body!(), " END,
                    remote_id = COALESCE(?5, remote_id),
                    lifecycle = CASE WHEN lifecycle = 'blocked' THEN 'blocked'
                                     WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync'
                                     ELSE lifecycle END,
                    last_error = NULL, error_class = NULL, attempts = 0, updated_at = ?6
-                 WHERE stock_id = ?1 AND platform = ?2",
+                 WHERE stock_id = ?1 AND platform = ?2"),
                 params![job.stock_id, job.platform, published_state, job.listing_hash, remote_id, now],
             )
             .map_err(db("finish job"))?;
@@ -534,10 +552,11 @@ impl Store for SqliteStore {
                     // Forget the published hash: what the platform shows is not
                     // what we last sent, so the planner sends it again.
                     exec(tx,
-                        "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
+                        concat!("INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
                          VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5, ?5)
                          ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
-                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5, observed_at = ?5",
+                           published_body = ", published_body!(), ",
+                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5, observed_at = ?5"),
                         params![stock_id, platform, state, remote_id, now],
                     )
                     .map_err(db("record observed"))?;
@@ -1657,6 +1676,82 @@ mod tests {
         s.apply_plans(&[plan("k2")], 1001).unwrap();
         let job = s.claim_jobs("p", "w", 10, 1000, 1002).unwrap().remove(0);
         assert_eq!(job.seen_at, 1000, "not from the months-old DMS change");
+    }
+
+    #[test]
+    fn the_published_body_is_kept_once_and_survives_a_new_plan() {
+        let s = SqliteStore::in_memory().unwrap();
+        let v = stock().remove(0);
+        s.ingest(
+            &batch(vec![Change::Upsert(Box::new(v.clone()))], "a", false),
+            1,
+        )
+        .unwrap();
+        let plan = |hash: &str, body: &str, kind: &str| VehiclePlan {
+            stock_id: v.stock_id.clone(),
+            content_hash: content_hash(&v),
+            plan_token: 1,
+            listings: vec![PlannedListing {
+                stock_id: v.stock_id.clone(),
+                platform: "p".into(),
+                desired_state: "live".into(),
+                desired: Some((hash.into(), body.into())),
+                issues: vec![],
+                blocked: false,
+                job: Some(NewJob {
+                    kind: kind.into(),
+                    idempotency_key: format!("k-{hash}"),
+                    priority: 1,
+                    run_at: 0,
+                    listing_hash: Some(hash.into()),
+                    seen_at: 1,
+                }),
+            }],
+        };
+        let deliver = |at: i64| {
+            let job = s.claim_jobs("p", "w", 10, 1000, at).unwrap().remove(0);
+            let done = JobOutcome::Done {
+                remote_id: Some("r".into()),
+            };
+            s.finish_jobs(&[(job, done)], at).unwrap();
+        };
+        let published = || s.listing(&v.stock_id, "p").unwrap().unwrap().published_body;
+        let stored_copy = || {
+            s.with(|c| {
+                query_one(c, "SELECT published_body FROM listings", [], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .map_err(db("test"))
+            })
+            .unwrap()
+        };
+
+        s.apply_plans(&[plan("h1", "{\"v\":1}", "create")], 2).unwrap();
+        assert_eq!(published(), None, "nothing is published before delivery");
+        deliver(3);
+        assert_eq!(published().as_deref(), Some("{\"v\":1}"));
+        assert_eq!(stored_copy(), None, "the body is not stored twice");
+
+        // A new plan: until it is delivered, the previous body is what the
+        // platform shows (and what an update is computed against).
+        s.apply_plans(&[plan("h2", "{\"v\":2}", "update")], 4).unwrap();
+        assert_eq!(published().as_deref(), Some("{\"v\":1}"));
+        deliver(5);
+        assert_eq!(published().as_deref(), Some("{\"v\":2}"));
+        assert_eq!(stored_copy(), None);
+
+        // Drift seen by reconciliation forgets the hash but keeps the body.
+        s.record_observed(
+            &v.stock_id,
+            "p",
+            &Observed::Present {
+                state: "live".into(),
+                remote_id: "r".into(),
+            },
+            6,
+        )
+        .unwrap();
+        assert_eq!(published().as_deref(), Some("{\"v\":2}"));
     }
 
     #[test]
