@@ -746,17 +746,31 @@ impl Engine {
             } else {
                 // Up to `concurrency` batches in flight at once, each in its
                 // own plugin instance; priorities hold because jobs were
-                // claimed in priority order and chunked in that order.
+                // claimed in priority order and chunked in that order. The
+                // outcomes of all of them are stored in one transaction.
                 let chunks: Vec<Vec<Job>> = jobs.chunks(batch).map(<[Job]>::to_vec).collect();
-                let results = futures::future::join_all(chunks.into_iter().map(|chunk| async {
+                let parts = futures::future::join_all(chunks.into_iter().map(|chunk| async {
                     let mut part = DeliveryReport::default();
                     self.deliver_api(platform, chunk, &mut part)
                         .await
-                        .map(|()| part)
+                        .map(|outcomes| (part, outcomes))
                 }))
                 .await;
-                for part in results {
-                    report.absorb(part?);
+                let mut outcomes = Vec::new();
+                let mut failed = None;
+                for part in parts {
+                    match part {
+                        Ok((part, part_outcomes)) => {
+                            report.absorb(part);
+                            outcomes.extend(part_outcomes);
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                // What was answered is stored even when another batch failed.
+                self.finish(outcomes, report)?;
+                if let Some(e) = failed {
+                    return Err(e);
                 }
             }
         }
@@ -769,12 +783,13 @@ impl Engine {
             .expect("every platform has runtime state"))
     }
 
+    /// Send one batch; returns the outcomes for [`Self::finish`] to store.
     async fn deliver_api(
         &self,
         platform: &PlatformSetup,
         jobs: Vec<Job>,
         report: &mut DeliveryReport,
-    ) -> EngineResult<()> {
+    ) -> EngineResult<Vec<(Job, JobOutcome)>> {
         // Rate limit: one token per operation.
         loop {
             match self.with_runtime(&platform.id, |rt| rt.bucket.take(jobs.len() as u32)) {
@@ -830,7 +845,7 @@ impl Engine {
             sent.push(job);
         }
         if operations.is_empty() {
-            return self.finish(results, report);
+            return Ok(results);
         }
         report.calls += 1;
         self.store.audit(
@@ -935,7 +950,6 @@ impl Engine {
             };
             results.push((job.clone(), outcome));
         }
-        self.finish(results, report)?;
         self.with_runtime(&platform.id, |rt| {
             if any_transient && !any_answer {
                 rt.breaker.failure();
@@ -943,7 +957,7 @@ impl Engine {
                 rt.breaker.success();
             }
         });
-        Ok(())
+        Ok(results)
     }
 
     async fn deliver_feed(
