@@ -3,6 +3,12 @@
 
 use std::process::ExitCode;
 
+// A sync allocates and frees many small strings and JSON values on every
+// thread at once (plugin results, SQL rows, HTTP messages); glibc's malloc
+// spent ~15% of a 10,000-vehicle initial sync's CPU on that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = <forecourt::cli::Cli as clap::Parser>::parse();
     forecourt::cli::init_logging(&cli);

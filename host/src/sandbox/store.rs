@@ -126,8 +126,9 @@ impl Store {
         let position = account.items.len();
         account.by_id.insert(stock_id, position);
         account.index_reference(&reference, position);
-        account.items.push(item.clone());
-        Ok(json!({ "metadata": item["metadata"] }))
+        let metadata = item["metadata"].clone();
+        account.items.push(item);
+        Ok(json!({ "metadata": metadata }))
     }
 
     /// Merge `patch` into an item; the updated item on success.
