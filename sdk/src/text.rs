@@ -3,14 +3,29 @@
 
 /// Control characters (tabs, line breaks) as spaces.
 pub fn single_line(s: &str) -> String {
-    // Control characters are C0, DEL and C1 (U+0080..U+009F, UTF-8 lead byte
-    // 0xC2): text without those bytes is copied whole, not char by char.
-    if !s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
-        return s.to_owned();
+    // Control characters are C0, DEL and C1 (U+0080..U+009F, UTF-8 bytes
+    // 0xC2 0x80..=0x9F). The text between them is copied in runs, not char
+    // by char: descriptions with line breaks are the common case.
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        let width = match bytes[i] {
+            b if b < 0x20 || b == 0x7f => 1,
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => 2,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte or a lead byte: a character boundary.
+        out.push_str(&s[run..i]);
+        out.push(' ');
+        i += width;
+        run = i;
     }
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    out.push_str(&s[run..]);
+    out
 }
 
 /// At most `max` characters, cut on a character boundary.
@@ -68,5 +83,7 @@ mod tests {
         assert_eq!(single_line("£9,995\u{85}Zoë\u{9f}"), "£9,995 Zoë ");
         assert_eq!(single_line("日本\u{0}"), "日本 ");
         assert_eq!(single_line(""), "");
+        assert_eq!(single_line("\n\n"), "  ");
+        assert_eq!(single_line("\u{80}"), " ");
     }
 }
