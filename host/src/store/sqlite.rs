@@ -1348,6 +1348,31 @@ mod tests {
         }
     }
 
+    /// A plan listing `v` on platform "p" with `desired` (hash, body) and one job.
+    fn live_on_p(v: &Vehicle, desired: (&str, &str), kind: &str, key: &str) -> VehiclePlan {
+        VehiclePlan {
+            stock_id: v.stock_id.clone(),
+            content_hash: content_hash(v),
+            plan_token: 1,
+            listings: vec![PlannedListing {
+                stock_id: v.stock_id.clone(),
+                platform: "p".into(),
+                desired_state: "live".into(),
+                desired: Some((desired.0.into(), desired.1.into())),
+                issues: vec![],
+                blocked: false,
+                job: Some(NewJob {
+                    kind: kind.into(),
+                    idempotency_key: key.into(),
+                    priority: 1,
+                    run_at: 0,
+                    listing_hash: Some(desired.0.into()),
+                    seen_at: 1,
+                }),
+            }],
+        }
+    }
+
     #[test]
     fn ingest_detects_unchanged_and_advances_cursor_atomically() {
         let s = SqliteStore::in_memory().unwrap();
@@ -1634,27 +1659,7 @@ mod tests {
             1,
         )
         .unwrap();
-        let plan = |key: &str| VehiclePlan {
-            stock_id: v.stock_id.clone(),
-            content_hash: content_hash(&v),
-            plan_token: 1,
-            listings: vec![PlannedListing {
-                stock_id: v.stock_id.clone(),
-                platform: "p".into(),
-                desired_state: "live".into(),
-                desired: Some(("h".into(), "{}".into())),
-                issues: vec![],
-                blocked: false,
-                job: Some(NewJob {
-                    kind: "create".into(),
-                    idempotency_key: key.into(),
-                    priority: 1,
-                    run_at: 0,
-                    listing_hash: Some("h".into()),
-                    seen_at: 1,
-                }),
-            }],
-        };
+        let plan = |key: &str| live_on_p(&v, ("h", "{}"), "create", key);
         s.apply_plans(&[plan("k1")], 2).unwrap();
         let job = s.claim_jobs("p", "w", 10, 1000, 3).unwrap().remove(0);
         assert_eq!(
@@ -1687,26 +1692,8 @@ mod tests {
             1,
         )
         .unwrap();
-        let plan = |hash: &str, body: &str, kind: &str| VehiclePlan {
-            stock_id: v.stock_id.clone(),
-            content_hash: content_hash(&v),
-            plan_token: 1,
-            listings: vec![PlannedListing {
-                stock_id: v.stock_id.clone(),
-                platform: "p".into(),
-                desired_state: "live".into(),
-                desired: Some((hash.into(), body.into())),
-                issues: vec![],
-                blocked: false,
-                job: Some(NewJob {
-                    kind: kind.into(),
-                    idempotency_key: format!("k-{hash}"),
-                    priority: 1,
-                    run_at: 0,
-                    listing_hash: Some(hash.into()),
-                    seen_at: 1,
-                }),
-            }],
+        let plan = |hash: &str, body: &str, kind: &str| {
+            live_on_p(&v, (hash, body), kind, &format!("k-{hash}"))
         };
         let deliver = |at: i64| {
             let job = s.claim_jobs("p", "w", 10, 1000, at).unwrap().remove(0);
@@ -1726,7 +1713,8 @@ mod tests {
             .unwrap()
         };
 
-        s.apply_plans(&[plan("h1", "{\"v\":1}", "create")], 2).unwrap();
+        s.apply_plans(&[plan("h1", "{\"v\":1}", "create")], 2)
+            .unwrap();
         assert_eq!(published(), None, "nothing is published before delivery");
         deliver(3);
         assert_eq!(published().as_deref(), Some("{\"v\":1}"));
@@ -1734,7 +1722,8 @@ mod tests {
 
         // A new plan: until it is delivered, the previous body is what the
         // platform shows (and what an update is computed against).
-        s.apply_plans(&[plan("h2", "{\"v\":2}", "update")], 4).unwrap();
+        s.apply_plans(&[plan("h2", "{\"v\":2}", "update")], 4)
+            .unwrap();
         assert_eq!(published().as_deref(), Some("{\"v\":1}"));
         deliver(5);
         assert_eq!(published().as_deref(), Some("{\"v\":2}"));
