@@ -353,17 +353,17 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
         // A blocked listing keeps its previous desired content: what is
         // published stays as it is until the data is fixed.
         exec(tx,
-                "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
+                concat!("INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
                  ON CONFLICT(stock_id, platform) DO UPDATE SET
                    desired_state = CASE WHEN ?9 THEN desired_state ELSE ?3 END,
                    desired_hash = CASE WHEN ?9 THEN desired_hash ELSE ?4 END,
                    desired_body = CASE WHEN ?9 THEN desired_body ELSE ?5 END,
-                   published_body = CASE WHEN NOT ?9 AND published_body IS NULL AND published_hash = desired_hash
-                                          AND desired_hash IS NOT ?4 THEN desired_body ELSE published_body END,
+                   published_body = CASE WHEN NOT ?9 AND desired_hash IS NOT ?4 THEN ", published_body!(), "
+                                         ELSE published_body END,
                    lifecycle = CASE WHEN ?6 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?6 = 'in-sync' THEN 'dead' ELSE ?6 END,
                    issues = ?7, updated_at = ?8,
-                   attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END",
+                   attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END"),
                 params![plan.stock_id, plan.platform, plan.desired_state, hash, body, lifecycle, issues, now, plan.blocked],
             )
             .map_err(db("apply plans"))?;
