@@ -15,6 +15,8 @@ use serde_json::{json, Map, Value};
 use crate::config::{percent_encode, Config, LOCATIONS};
 use crate::diff;
 
+mod ids;
+
 /// Wait asked for after a 429 without a usable `Retry-After`.
 pub const DEFAULT_RETRY_AFTER_MS: u64 = 1000;
 /// Header carrying the operation's idempotency key (for support tickets).
@@ -49,8 +51,11 @@ pub struct Call {
 #[derive(Debug, Clone, PartialEq)]
 enum Next {
     /// A create: 201 gives the id; 409 gives the existing id, which is then
-    /// patched with this body so a re-listed item comes back as it should be.
-    Created { revive: Value },
+    /// patched with the create's body (plus `null` for what `previous` had
+    /// and the body no longer has) so a re-listed item comes back as it
+    /// should be. `previous` is the text of what was last published: it is
+    /// only parsed, and the patch only built, when a 409 arrives.
+    Created { previous: Option<String> },
     /// The patch after a 409.
     Revived { stock_id: String },
     /// An update, reserve or unreserve.
@@ -120,9 +125,11 @@ fn listing_body(op: &Operation) -> Result<Value, PluginError> {
 
 /// What was last published, if it is readable.
 fn previous_body(op: &Operation) -> Option<Value> {
-    op.previous
-        .as_ref()
-        .and_then(|p| serde_json::from_str::<Value>(&p.body).ok())
+    parse_previous(op.previous.as_ref().map(|p| p.body.as_str()))
+}
+
+fn parse_previous(body: Option<&str>) -> Option<Value> {
+    body.and_then(|b| serde_json::from_str::<Value>(b).ok())
         .filter(Value::is_object)
 }
 
@@ -153,13 +160,14 @@ fn create(config: &Config, op: &Operation) -> Step {
         Ok(body) => body,
         Err(e) => return Step::Done(Err(e)),
     };
-    let revive = diff::full(previous_body(op).as_ref(), &body);
     Step::Send(Call {
         method: Method::Post,
         path: config.create_path(),
         body: Some(body),
         idempotency_key: Some(op.idempotency_key.clone()),
-        next: Next::Created { revive },
+        next: Next::Created {
+            previous: op.previous.as_ref().map(|p| p.body.clone()),
+        },
     })
 }
 
@@ -235,9 +243,16 @@ impl Call {
     /// What the answer to this call means for the operation.
     pub fn answer(self, response: &Response) -> Step {
         let ok = response.is_success();
-        let item_path = |stock_id: &str| self.path_for(stock_id);
-        match self.next.clone() {
-            Next::Created { revive } => match response.status {
+        // Taken apart, so the body moves into the revive patch uncopied.
+        let Call {
+            path,
+            body,
+            idempotency_key,
+            next,
+            ..
+        } = self;
+        match next {
+            Next::Created { previous } => match response.status {
                 _ if ok => Step::Done(stock_id_of(response).ok_or_else(|| {
                     PluginError::transient(with_request_id(
                         format!(
@@ -250,9 +265,9 @@ impl Call {
                 409 => match stock_id_of(response) {
                     Some(stock_id) => Step::Send(Call {
                         method: Method::Patch,
-                        path: item_path(&stock_id),
-                        body: Some(revive),
-                        idempotency_key: self.idempotency_key.clone(),
+                        path: item_path(&path, &stock_id),
+                        body: body.map(|body| revive(previous.as_deref(), body)),
+                        idempotency_key,
                         next: Next::Revived { stock_id },
                     }),
                     None => Step::Done(Err(error(response, "create"))),
@@ -286,27 +301,40 @@ impl Call {
             Next::Read => Step::Done(Err(error(response, "list"))),
         }
     }
+}
 
-    /// The item path for `stock_id`, keeping this call's query.
-    fn path_for(&self, stock_id: &str) -> String {
-        let query = self.path.split_once('?').map_or("", |(_, q)| q);
-        let mut path = format!("/stock/{}", percent_encode(stock_id));
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(query);
-        }
-        path
+/// The patch after a 409: the create's whole body, plus `null` for what was
+/// last published (`previous`, if readable) and the body no longer has.
+fn revive(previous: Option<&str>, body: Value) -> Value {
+    match parse_previous(previous) {
+        Some(previous) => diff::full(Some(&previous), &body),
+        // `diff::full` of nothing is the body itself: no copy needed.
+        None => body,
     }
 }
 
-/// `metadata.stockId` of a create answer, or `stockId` of a 409.
+/// The item path for `stock_id`, keeping the query of `path`.
+fn item_path(path: &str, stock_id: &str) -> String {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let mut path = format!("/stock/{}", percent_encode(stock_id));
+    if !query.is_empty() {
+        path.push('?');
+        path.push_str(query);
+    }
+    path
+}
+
+/// `metadata.stockId` of a create answer, or `stockId` of a 409: trimmed,
+/// and only when not empty.
 fn stock_id_of(response: &Response) -> Option<String> {
-    let body: Value = serde_json::from_slice(&response.body).ok()?;
-    let id = [&body["metadata"]["stockId"], &body["stockId"]]
+    let ids = ids::AnswerIds::parse(&response.body)?;
+    [ids.metadata_stock_id, ids.stock_id]
         .into_iter()
-        .find_map(|v| v.as_str().map(str::trim).filter(|s| !s.is_empty()))
-        .map(str::to_string);
-    id
+        .flatten()
+        .find_map(|id| {
+            let id = id.trim();
+            (!id.is_empty()).then(|| id.to_string())
+        })
 }
 
 /// The error an unsuccessful answer means, refined from the SDK's mapping:

@@ -121,21 +121,42 @@ pub fn transform_vehicle(
         _ => "FORECOURT",
     };
 
-    let item = json!({
-        "vehicle": vehicle,
-        "adverts": {
-            "retailAdverts": retail,
-            "reservationStatus": reservation,
-        },
-        "metadata": {
-            "lifecycleState": lifecycle,
-            "externalStockReference": stock_id,
-        },
-        "features": features.iter().map(|f| json!({ "name": f })).collect::<Vec<_>>(),
-        "media": {
-            "images": images.iter().map(|u| json!({ "href": u })).collect::<Vec<_>>(),
-        },
-    });
+    // The parts are moved in: `json!` would copy each one (it serialises
+    // every value it is given into a new `Value`).
+    let item = object([
+        ("vehicle", Value::Object(vehicle)),
+        (
+            "adverts",
+            object([
+                ("retailAdverts", Value::Object(retail)),
+                ("reservationStatus", reservation),
+            ]),
+        ),
+        (
+            "metadata",
+            object([
+                ("lifecycleState", lifecycle.into()),
+                ("externalStockReference", stock_id.into()),
+            ]),
+        ),
+        (
+            "features",
+            features
+                .into_iter()
+                .map(|f| object([("name", f.into())]))
+                .collect(),
+        ),
+        (
+            "media",
+            object([(
+                "images",
+                images
+                    .into_iter()
+                    .map(|u| object([("href", u.into())]))
+                    .collect(),
+            )]),
+        ),
+    ]);
     Ok(Transformed {
         listing: Listing {
             stock_id: v.stock_id.clone(),
@@ -143,6 +164,16 @@ pub fn transform_vehicle(
         },
         warnings: issues.warnings,
     })
+}
+
+/// A JSON object of these members.
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
 }
 
 /// The `vehicle` object.
@@ -578,8 +609,13 @@ fn images(v: &Vehicle, issues: &mut Issues) -> Vec<String> {
     let mut urls = Vec::with_capacity(v.images.len());
     for (i, image) in v.images.iter().enumerate() {
         let url = image.url.trim();
-        let lower = url.to_ascii_lowercase();
-        let absolute = (lower.starts_with("https://") || lower.starts_with("http://"))
+        // Compared in place: no lower-case copy of every URL.
+        let scheme = |s: &str| {
+            url.as_bytes()
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s.as_bytes()))
+        };
+        let absolute = (scheme("https://") || scheme("http://"))
             && url.len() > "https://".len()
             && !url.chars().any(|c| c.is_whitespace() || c.is_control());
         if absolute {

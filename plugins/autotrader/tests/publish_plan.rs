@@ -212,6 +212,101 @@ fn without_nulls(v: Value) -> Value {
 }
 
 #[test]
+fn the_patch_after_a_duplicate_create_is_built_from_the_create() {
+    // The patch is built only when the 409 arrives; it is what it was when
+    // built up front: `diff::full` of what was published and the listing.
+    let old = body_of(Vehicle {
+        colour: fixtures::s("Red"),
+        ..fixtures::base("AT-001")
+    });
+    let new = body_of(Vehicle {
+        colour: None,
+        trim: None,
+        ..fixtures::base("AT-001")
+    });
+    let cases = [
+        (
+            Some(old.as_str()),
+            diff::full(Some(&parse(&old)), &parse(&new)),
+        ),
+        // Nothing published before, or unreadable: the whole listing.
+        (None, parse(&new)),
+        (Some("not json"), parse(&new)),
+        (Some("[1]"), parse(&new)),
+    ];
+    for (previous, expected) in cases {
+        let mut fake = Fake::new(vec![
+            resp(409, json!({"stockId": format!(" {REMOTE} ")})),
+            resp(200, json!({})),
+        ]);
+        let outcome = fake.run(&op(
+            OperationKind::Create,
+            None,
+            StockStatus::InStock,
+            Some(&new),
+            previous,
+        ));
+        assert_eq!(outcome.unwrap(), REMOTE, "{previous:?}");
+        assert_eq!(fake.calls[0].body.as_ref().unwrap(), &parse(&new));
+        assert_eq!(fake.calls[1].path, patch_path(REMOTE));
+        assert_eq!(fake.calls[1].body.as_ref(), Some(&expected), "{previous:?}");
+    }
+    // A reserve that creates sends, and then revives with, the flag set.
+    let mut fake = Fake::new(vec![
+        resp(409, json!({"stockId": REMOTE})),
+        resp(200, json!({})),
+    ]);
+    let outcome = fake.run(&op(
+        OperationKind::Reserve,
+        None,
+        StockStatus::Reserved,
+        Some(&new),
+        Some(&old),
+    ));
+    assert_eq!(outcome.unwrap(), REMOTE);
+    let sent = fake.calls[0].body.as_ref().unwrap();
+    assert_eq!(sent["adverts"]["reservationStatus"], "Reserved");
+    assert_eq!(
+        fake.calls[1].body.as_ref().unwrap(),
+        &diff::full(Some(&parse(&old)), sent)
+    );
+}
+
+#[test]
+fn the_created_id_is_read_from_the_answer() {
+    let body = body_of(fixtures::base("AT-001"));
+    let create = |answer: Value| {
+        let mut fake = Fake::new(vec![resp(201, answer)]);
+        fake.run(&op(
+            OperationKind::Create,
+            None,
+            StockStatus::InStock,
+            Some(&body),
+            None,
+        ))
+    };
+    // The full created item: metadata.stockId, trimmed, first.
+    let mut item = parse(&body);
+    item["metadata"]["stockId"] = json!(" m1 ");
+    item["stockId"] = json!("s1");
+    assert_eq!(create(item.clone()).unwrap(), "m1");
+    // Blank or not a string: the top-level stockId.
+    for blank in [json!("  "), json!(12), json!(null), json!({"id": "x"})] {
+        item["metadata"]["stockId"] = blank;
+        assert_eq!(create(item.clone()).unwrap(), "s1");
+    }
+    item["stockId"] = json!("");
+    assert_eq!(
+        create(item.clone()).unwrap_err().class,
+        ErrorClass::Transient
+    );
+    assert_eq!(
+        create(json!({"metadata": "m1", "stockId": " s2"})).unwrap(),
+        "s2"
+    );
+}
+
+#[test]
 fn a_create_answer_without_an_id_is_retried() {
     let body = body_of(fixtures::base("AT-001"));
     let mut fake = Fake::new(vec![resp(201, json!({}))]);

@@ -7,7 +7,7 @@
 //! United Kingdom (`docs/plugins/google-vehicle-ads.md` lists them with the
 //! reason for each).
 
-use forecourt_sdk::text::{clean, clean_text, cut, single_line};
+use forecourt_sdk::text::{clean, clean_text, cut, push_single_line, single_line};
 use std::fmt::Write as _;
 
 use forecourt_sdk::{
@@ -230,13 +230,15 @@ pub const COLUMNS: [&str; 20] = [
 ];
 
 impl Item {
-    /// The attributes in [`COLUMNS`] order; repeated ones as a list.
-    fn attributes(&self) -> [(&'static str, Vec<&str>); 20] {
-        fn one(s: &str) -> Vec<&str> {
-            vec![s]
+    /// The attributes in [`COLUMNS`] order, each as a list of values
+    /// (empty when absent, several when repeated), borrowed: rendering a
+    /// feed allocates nothing per attribute.
+    fn attributes(&self) -> [(&'static str, &[String]); 20] {
+        fn one(s: &String) -> &[String] {
+            std::slice::from_ref(s)
         }
-        fn opt(s: &Option<String>) -> Vec<&str> {
-            s.as_deref().into_iter().collect()
+        fn opt(s: &Option<String>) -> &[String] {
+            s.as_slice()
         }
         [
             ("id", one(&self.id)),
@@ -244,13 +246,7 @@ impl Item {
             ("description", one(&self.description)),
             ("link", one(&self.link)),
             ("image_link", one(&self.image_link)),
-            (
-                "additional_image_link",
-                self.additional_image_link
-                    .iter()
-                    .map(String::as_str)
-                    .collect(),
-            ),
+            ("additional_image_link", &self.additional_image_link),
             ("condition", one(&self.condition)),
             ("price", one(&self.price)),
             ("vehicle_fulfillment", one(&self.vehicle_fulfillment)),
@@ -778,26 +774,54 @@ pub fn items(listings: &[Listing]) -> Result<Vec<Item>, String> {
 /// repeated attributes (`additional_image_link`) are comma-separated, with
 /// commas inside URLs percent-encoded.
 pub fn render_tsv(items: &[Item]) -> String {
-    let mut out = COLUMNS.join("\t");
+    // The whole feed is re-rendered on every change: it is written straight
+    // into one buffer, sized for every value plus a separator. Values never
+    // grow when made single-line; only encoded commas do (rare in URLs).
+    let row_len = |item: &Item| -> usize {
+        let attributes = item.attributes();
+        let values: usize = attributes
+            .iter()
+            .flat_map(|(_, values)| values.iter())
+            .map(|v| v.len() + 1)
+            .sum();
+        values + attributes.len()
+    };
+    let mut out = String::with_capacity(
+        COLUMNS.iter().map(|c| c.len() + 1).sum::<usize>()
+            + items.iter().map(row_len).sum::<usize>(),
+    );
+    for (i, column) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        out.push_str(column);
+    }
     out.push('\n');
     for item in items {
-        let row: Vec<String> = item
-            .attributes()
-            .iter()
-            .map(|(_, values)| {
-                let values: Vec<String> = values.iter().map(|v| single_line(v)).collect();
-                match values.len() {
-                    0 => String::new(),
-                    1 => values.into_iter().next().unwrap_or_default(),
-                    _ => values
-                        .iter()
-                        .map(|v| v.replace(',', "%2C"))
-                        .collect::<Vec<_>>()
-                        .join(","),
+        for (i, (_, values)) in item.attributes().into_iter().enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            match values {
+                [value] => push_single_line(&mut out, value),
+                values => {
+                    for (j, value) in values.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        // Commas are ASCII, never part of a control
+                        // character: encoding them piece by piece is the
+                        // same as after making the value single-line.
+                        for (k, piece) in value.split(',').enumerate() {
+                            if k > 0 {
+                                out.push_str("%2C");
+                            }
+                            push_single_line(&mut out, piece);
+                        }
+                    }
                 }
-            })
-            .collect();
-        out.push_str(&row.join("\t"));
+            }
+        }
         out.push('\n');
     }
     out
@@ -821,16 +845,20 @@ pub fn render_xml(config: &Config, items: &[Item]) -> String {
         for (name, values) in item.attributes() {
             for value in values {
                 if name == "vehicle_fulfillment" {
-                    let (option, store) = value.split_once(':').unwrap_or((value, ""));
-                    let _ = writeln!(
-                        out,
-                        "      <g:vehicle_fulfillment>\n        <g:option>{}</g:option>\n        \
-                         <g:store_code>{}</g:store_code>\n      </g:vehicle_fulfillment>",
-                        xml_escape(option),
-                        xml_escape(store)
-                    );
+                    let (option, store) = value.split_once(':').unwrap_or((value.as_str(), ""));
+                    out.push_str("      <g:vehicle_fulfillment>\n        <g:option>");
+                    push_xml_escaped(&mut out, option);
+                    out.push_str("</g:option>\n        <g:store_code>");
+                    push_xml_escaped(&mut out, store);
+                    out.push_str("</g:store_code>\n      </g:vehicle_fulfillment>\n");
                 } else {
-                    let _ = writeln!(out, "      <g:{name}>{}</g:{name}>", xml_escape(value));
+                    out.push_str("      <g:");
+                    out.push_str(name);
+                    out.push('>');
+                    push_xml_escaped(&mut out, value);
+                    out.push_str("</g:");
+                    out.push_str(name);
+                    out.push_str(">\n");
                 }
             }
         }
@@ -853,20 +881,31 @@ fn site(config: &Config) -> String {
 /// Escape text for XML 1.0 content, dropping characters XML cannot carry.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' => out.push(c),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
+    push_xml_escaped(&mut out, s);
     out
+}
+
+/// Append `s` to `out` escaped as [`xml_escape`] does; the text between
+/// characters that need it is copied in runs.
+fn push_xml_escaped(out: &mut String, s: &str) {
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        let replacement = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&apos;",
+            '\r' => "&#13;",
+            '\t' | '\n' => continue,
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(replacement);
+        run = i + c.len_utf8();
+    }
+    out.push_str(&s[run..]);
 }
 
 /// The whole feed for these listings, in the configured format.
@@ -935,6 +974,118 @@ mod tests {
     fn schema_is_json() {
         let v: serde_json::Value = serde_json::from_str(CONFIG_SCHEMA).unwrap();
         assert_eq!(v["required"][0], "store_code");
+    }
+
+    /// `render_tsv` as it was first written, value by value: the
+    /// single-buffer version must give the same bytes.
+    fn render_tsv_by_values(items: &[Item]) -> String {
+        let mut out = COLUMNS.join("\t");
+        out.push('\n');
+        for item in items {
+            let row: Vec<String> = item
+                .attributes()
+                .iter()
+                .map(|(_, values)| {
+                    let values: Vec<String> = values.iter().map(|v| single_line(v)).collect();
+                    match values.len() {
+                        0 => String::new(),
+                        1 => values.into_iter().next().unwrap_or_default(),
+                        _ => values
+                            .iter()
+                            .map(|v| v.replace(',', "%2C"))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    }
+                })
+                .collect();
+            out.push_str(&row.join("\t"));
+            out.push('\n');
+        }
+        out
+    }
+
+    fn awkward_items() -> Vec<Item> {
+        let plain = Item {
+            id: "AB1".into(),
+            title: "2019 Ford Fiesta".into(),
+            description: "Lovely car.\nOne owner,\tFSH\r\n£9,995\u{85}Zoë\u{7f}".into(),
+            link: "https://d.example/cars/AB1".into(),
+            image_link: "https://img.example/a,1.jpg".into(),
+            additional_image_link: vec![],
+            condition: "used".into(),
+            price: "9995 GBP".into(),
+            vehicle_fulfillment: "in_store:S1".into(),
+            brand: "Ford".into(),
+            model: "Fiesta".into(),
+            trim: None,
+            year: Some("2019".into()),
+            mileage: "12000 miles".into(),
+            color: Some("Red\u{9f}".into()),
+            engine: None,
+            body_style: None,
+            vin: None,
+            date_first_registered: None,
+            google_product_category: "916".into(),
+        };
+        let one_extra = Item {
+            additional_image_link: vec!["https://img.example/b,\n2.jpg".into()],
+            trim: Some(String::new()),
+            ..plain.clone()
+        };
+        let many = Item {
+            additional_image_link: vec![
+                "https://img.example/c,1,.jpg".into(),
+                ",".into(),
+                String::new(),
+                "https://img.example/\td\u{80}.jpg".into(),
+            ],
+            engine: Some("gasoline".into()),
+            ..plain.clone()
+        };
+        vec![plain, one_extra, many]
+    }
+
+    #[test]
+    fn tsv_is_the_same_as_rendered_value_by_value() {
+        let items = awkward_items();
+        assert_eq!(render_tsv(&items), render_tsv_by_values(&items));
+        assert_eq!(render_tsv(&[]), render_tsv_by_values(&[]));
+        let rows = render_tsv(&items);
+        assert!(
+            rows.contains("\thttps://img.example/c%2C1%2C.jpg,%2C,,https://img.example/ d .jpg\t")
+        );
+        assert!(rows.contains("\thttps://img.example/b, 2.jpg\t"));
+    }
+
+    #[test]
+    fn xml_escaping_in_place_is_the_same() {
+        fn by_chars(s: &str) -> String {
+            let mut out = String::new();
+            for c in s.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\'' => out.push_str("&apos;"),
+                    '\t' | '\n' => out.push(c),
+                    '\r' => out.push_str("&#13;"),
+                    c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        for s in [
+            "",
+            "plain",
+            "<a>&\"'</a>",
+            "a\r\nb\tc\u{1}d\u{7f}\u{85}£\u{FFFE}\u{FFFF}\u{FFFD}日&",
+            "&&&",
+            "\u{0}\u{0}x",
+        ] {
+            assert_eq!(xml_escape(s), by_chars(s), "{s:?}");
+        }
     }
 
     #[test]
