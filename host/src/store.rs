@@ -8,6 +8,7 @@
 
 pub mod anchor;
 pub mod audit;
+pub mod checkpoint;
 pub mod sqlite;
 
 use crate::runtime::types::Vehicle;
