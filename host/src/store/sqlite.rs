@@ -29,6 +29,8 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// The audit head kept outside the database (file-backed stores only).
     anchor: Option<super::anchor::Anchor>,
+    /// Checkpoints the log of a file-backed store (none in memory).
+    checkpointer: Option<super::checkpoint::Checkpointer>,
 }
 
 /// Execute through the connection's statement cache: the hot paths run the
@@ -70,6 +72,27 @@ pub fn content_hash(vehicle: &Vehicle) -> String {
     ))
 }
 
+/// The schema's versions, oldest first (append only).
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("schema.sql")),
+        M::up(include_str!("admin.sql")),
+        M::up(include_str!("observed_at.sql")),
+        M::up(include_str!("quality.sql")),
+        M::up(include_str!("alerts.sql")),
+        M::up(include_str!("push_inbox.sql")),
+        M::up(include_str!("migrations/enquiries.sql")),
+        M::up(include_str!("migrations/pricing.sql")),
+        M::up(include_str!("migrations/token_grants.sql")),
+        M::up(include_str!("migrations/plan_requests.sql")),
+        M::up(include_str!("migrations/listing_bodies.sql")),
+    ])
+}
+
+/// The schema version before the listing bodies moved (its migration test).
+#[cfg(test)]
+const MIGRATIONS_BEFORE_LISTING_BODIES: usize = 10;
+
 impl SqliteStore {
     /// Open (creating and migrating) the database at `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
@@ -82,9 +105,22 @@ impl SqliteStore {
         }
         let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         Self::prepare(&mut conn).map_err(open_err)?;
+        // The log is copied into the database file by a thread of its own
+        // (store/checkpoint.rs). A checkpoint in the commit itself is only a
+        // backstop, once the log reaches ~200 MB: while commits keep coming
+        // the background checkpoints never quite finish, so the log cannot
+        // start over, and each checkpoint in a commit (measured ~0.3 s with
+        // its fsyncs here) stalls every user of the store. Once the log has
+        // started over, its file is cut back to 64 MB.
+        conn.pragma_update(None, "wal_autocheckpoint", 50_000)
+            .map_err(|e| open_err(e.to_string()))?;
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(|e| open_err(e.to_string()))?;
+        let checkpointer = super::checkpoint::Checkpointer::start(path).map_err(open_err)?;
         Ok(Self {
             conn: Mutex::new(conn),
             anchor: Some(super::anchor::Anchor::beside(path)),
+            checkpointer: Some(checkpointer),
         })
     }
 
@@ -98,6 +134,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             anchor: None,
+            checkpointer: None,
         })
     }
 
@@ -110,31 +147,14 @@ impl SqliteStore {
         // every operation carries an idempotency key, replaying them is safe.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| e.to_string())?;
-        // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a large
-        // sync rewrites the same listing and job pages many times over, and
-        // each checkpoint copies them into the database file once (measured:
-        // ~6% off a 10,000-vehicle initial sync).
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)
-            .map_err(|e| e.to_string())?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| e.to_string())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
         // Room for every hot statement of ingest, planning and delivery.
         conn.set_prepared_statement_cache_capacity(128);
-        Migrations::new(vec![
-            M::up(include_str!("schema.sql")),
-            M::up(include_str!("admin.sql")),
-            M::up(include_str!("observed_at.sql")),
-            M::up(include_str!("quality.sql")),
-            M::up(include_str!("alerts.sql")),
-            M::up(include_str!("push_inbox.sql")),
-            M::up(include_str!("migrations/enquiries.sql")),
-            M::up(include_str!("migrations/pricing.sql")),
-            M::up(include_str!("migrations/token_grants.sql")),
-            M::up(include_str!("migrations/plan_requests.sql")),
-        ])
-        .to_latest(conn)
+        migrations()
+            .to_latest(conn)
         .map_err(|e| format!("migration failed: {e}"))
     }
 
@@ -160,9 +180,11 @@ impl SqliteStore {
             };
             Ok((out, head))
         })?;
-        // The anchor file is written after the connection is released, so
-        // other writers do not wait on its file system calls; the anchor
-        // only ever moves forward, whichever commit reaches it first.
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
+        // The anchor's own thread writes the file (store/anchor.rs); it only
+        // ever moves forward, whichever commit reaches it first.
         if let (Some(anchor), Some(head)) = (&self.anchor, head) {
             anchor.advance(&head);
         }
@@ -260,22 +282,48 @@ fn decode_vehicle(op: &'static str, raw: RawVehicle) -> StoreResult<StoredVehicl
 }
 
 const VEHICLE_COLS: &str = "record, content_hash, present, seen_at, source, plan_needed";
-// `published_body` is stored only while it differs from `desired_body`:
-// NULL with `published_hash = desired_hash` means the published body is the
-// desired one. Acknowledging a listing then writes a few hashes and states,
-// not a second copy of a body of several kilobytes (which pushed every row
-// into overflow pages); a plan that replaces the desired body keeps the old
-// one as the published body first. `published_body!()` reads it either way.
-macro_rules! published_body {
-    () => {
-        "COALESCE(published_body, CASE WHEN published_hash = desired_hash THEN desired_body END)"
+// Listing bodies live in `listing_bodies`, keyed by listing and hash
+// (migrations/listing_bodies.sql): the desired body is the one of
+// `desired_hash`, the published body the one of `published_body_hash`. A
+// body is written once, when planned; acknowledging it moves a hash.
+macro_rules! body_of {
+    ($hash:literal) => {
+        concat!(
+            "(SELECT body FROM listing_bodies b WHERE b.stock_id = listings.stock_id
+                AND b.platform = listings.platform AND b.hash = listings.",
+            $hash,
+            ")"
+        )
     };
 }
 const LISTING_COLS: &str = concat!(
-    "stock_id, platform, desired_state, desired_hash, desired_body, published_state, published_hash, ",
-    published_body!(),
+    "stock_id, platform, desired_state, desired_hash, ",
+    body_of!("desired_hash"),
+    ", published_state, published_hash, ",
+    body_of!("published_body_hash"),
     ", remote_id, lifecycle, issues, last_error, error_class, attempts, updated_at, generation"
 );
+
+/// Delete the bodies of these vehicles' listings that nothing needs any
+/// more: not the desired body, not the last acknowledged one, and not one
+/// an unfinished operation is sending. Run after hashes move.
+fn prune_bodies(tx: &Transaction, stock_ids: &[&str]) -> StoreResult<()> {
+    let ids = serde_json::to_string(stock_ids).expect("stock ids serialise");
+    exec(
+        tx,
+        "DELETE FROM listing_bodies
+          WHERE stock_id IN (SELECT value FROM json_each(?1))
+            AND NOT EXISTS (SELECT 1 FROM listings l
+                             WHERE l.stock_id = listing_bodies.stock_id AND l.platform = listing_bodies.platform
+                               AND listing_bodies.hash IN (l.desired_hash, l.published_body_hash))
+            AND NOT EXISTS (SELECT 1 FROM jobs j
+                             WHERE j.stock_id = listing_bodies.stock_id AND j.platform = listing_bodies.platform
+                               AND j.state IN ('available', 'running') AND j.listing_hash = listing_bodies.hash)",
+        params![ids],
+    )
+    .map_err(db("prune listing bodies"))?;
+    Ok(())
+}
 const JOB_COLS: &str = "id, platform, stock_id, kind, idempotency_key, attempts, listing_hash, seen_at, state, last_error, error_class, priority, run_at";
 
 fn read_listing(r: &rusqlite::Row) -> rusqlite::Result<ListingRow> {
@@ -351,22 +399,28 @@ fn apply_vehicle_plan(tx: &Transaction, vehicle: &VehiclePlan, now: i64) -> Stor
             None => (None, None),
         };
         // A blocked listing keeps its previous desired content: what is
-        // published stays as it is until the data is fixed.
+        // published stays as it is until the data is fixed. (A body nothing
+        // points at is pruned after the batch.)
         exec(tx,
-                concat!("INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body, published_state, lifecycle, issues, attempts, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'none', ?6, ?7, 0, ?8)
+                "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, published_state, lifecycle, issues, attempts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'none', ?5, ?6, 0, ?7)
                  ON CONFLICT(stock_id, platform) DO UPDATE SET
-                   desired_state = CASE WHEN ?9 THEN desired_state ELSE ?3 END,
-                   desired_hash = CASE WHEN ?9 THEN desired_hash ELSE ?4 END,
-                   desired_body = CASE WHEN ?9 THEN desired_body ELSE ?5 END,
-                   published_body = CASE WHEN NOT ?9 AND desired_hash IS NOT ?4 THEN ", published_body!(), "
-                                         ELSE published_body END,
-                   lifecycle = CASE WHEN ?6 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?6 = 'in-sync' THEN 'dead' ELSE ?6 END,
-                   issues = ?7, updated_at = ?8,
-                   attempts = CASE WHEN ?6 = 'pending' THEN 0 ELSE attempts END"),
-                params![plan.stock_id, plan.platform, plan.desired_state, hash, body, lifecycle, issues, now, plan.blocked],
+                   desired_state = CASE WHEN ?8 THEN desired_state ELSE ?3 END,
+                   desired_hash = CASE WHEN ?8 THEN desired_hash ELSE ?4 END,
+                   lifecycle = CASE WHEN ?5 = 'pending' THEN 'pending' WHEN lifecycle = 'dead' AND ?5 = 'in-sync' THEN 'dead' ELSE ?5 END,
+                   issues = ?6, updated_at = ?7,
+                   attempts = CASE WHEN ?5 = 'pending' THEN 0 ELSE attempts END",
+                params![plan.stock_id, plan.platform, plan.desired_state, hash, lifecycle, issues, now, plan.blocked],
             )
             .map_err(db("apply plans"))?;
+        if let (Some(hash), Some(body)) = (hash, body) {
+            exec(tx,
+                "INSERT INTO listing_bodies (stock_id, platform, hash, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(stock_id, platform, hash) DO NOTHING",
+                params![plan.stock_id, plan.platform, hash, body],
+            )
+            .map_err(db("apply plans"))?;
+        }
         if let Some(job) = &plan.job {
             // A newer plan supersedes operations not yet started.
             exec(tx,
@@ -451,8 +505,7 @@ fn finish_one(tx: &Transaction, job: &Job, outcome: &JobOutcome, now: i64) -> St
                                           WHEN desired_state = 'reserved' AND ?3 = 'live' THEN 'reserved'
                                           ELSE ?3 END,
                    published_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
-                   published_body = CASE WHEN ?3 = 'removed' OR desired_hash = ?4 THEN NULL
-                                         ELSE ", published_body!(), " END,
+                   published_body_hash = CASE WHEN ?3 = 'removed' THEN NULL ELSE ?4 END,
                    remote_id = COALESCE(?5, remote_id),
                    lifecycle = CASE WHEN lifecycle = 'blocked' THEN 'blocked'
                                     WHEN (?3 = 'removed' AND desired_state = 'absent') OR desired_hash = ?4 THEN 'in-sync'
@@ -540,23 +593,23 @@ impl Store for SqliteStore {
             let step = match observed {
                 Observed::Missing => {
                     exec(tx,
-                        "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body = NULL, lifecycle = 'pending',
+                        "UPDATE listings SET published_state = 'none', published_hash = NULL, published_body_hash = NULL, lifecycle = 'pending',
                            generation = generation + 1, updated_at = ?3, observed_at = ?3
                          WHERE stock_id = ?1 AND platform = ?2",
                         params![stock_id, platform, now],
                     )
                     .map_err(db("record observed"))?;
+                    prune_bodies(tx, &[stock_id])?;
                     "missing"
                 }
                 Observed::Present { state, remote_id } => {
                     // Forget the published hash: what the platform shows is not
                     // what we last sent, so the planner sends it again.
                     exec(tx,
-                        concat!("INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
+                        "INSERT INTO listings (stock_id, platform, desired_state, published_state, remote_id, lifecycle, attempts, updated_at, observed_at)
                          VALUES (?1, ?2, 'absent', ?3, ?4, 'pending', 0, ?5, ?5)
                          ON CONFLICT(stock_id, platform) DO UPDATE SET published_state = ?3, remote_id = ?4, published_hash = NULL,
-                           published_body = ", published_body!(), ",
-                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5, observed_at = ?5"),
+                           lifecycle = 'pending', generation = generation + 1, updated_at = ?5, observed_at = ?5",
                         params![stock_id, platform, state, remote_id, now],
                     )
                     .map_err(db("record observed"))?;
@@ -846,9 +899,10 @@ impl Store for SqliteStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT stock_id, desired_body FROM listings
-                     WHERE platform = ?1 AND desired_state != 'absent' AND desired_body IS NOT NULL
-                     ORDER BY stock_id",
+                    "SELECT l.stock_id, b.body FROM listings l
+                       JOIN listing_bodies b ON b.stock_id = l.stock_id AND b.platform = l.platform AND b.hash = l.desired_hash
+                     WHERE l.platform = ?1 AND l.desired_state != 'absent'
+                     ORDER BY l.stock_id",
                 )
                 .map_err(db("feed listings"))?;
             let rows = stmt
@@ -918,7 +972,8 @@ impl Store for SqliteStore {
             for vehicle in batch {
                 apply_vehicle_plan(tx, vehicle, now)?;
             }
-            Ok(())
+            let ids: Vec<&str> = batch.iter().map(|v| v.stock_id.as_str()).collect();
+            prune_bodies(tx, &ids)
         })
     }
 
@@ -958,12 +1013,16 @@ impl Store for SqliteStore {
     fn finish_jobs(&self, results: &[(Job, JobOutcome)], now: i64) -> StoreResult<()> {
         self.write("finish jobs", |tx| {
             let mut acknowledged = std::collections::BTreeSet::new();
+            let mut moved = Vec::new();
             for (job, outcome) in results {
                 finish_one(tx, job, outcome, now)?;
                 if matches!(outcome, JobOutcome::Done { .. }) {
                     acknowledged.insert(job.platform.as_str());
+                    moved.push(job.stock_id.as_str());
                 }
             }
+            // An acknowledgement moves the published hash: the body it replaced may go.
+            prune_bodies(tx, &moved)?;
             // A platform that acknowledged anything is not failing (once per batch).
             for platform in acknowledged {
                 exec(
@@ -1684,7 +1743,7 @@ mod tests {
     }
 
     #[test]
-    fn the_published_body_is_kept_once_and_survives_a_new_plan() {
+    fn bodies_are_stored_once_and_kept_while_needed() {
         let s = SqliteStore::in_memory().unwrap();
         let v = stock().remove(0);
         s.ingest(
@@ -1692,55 +1751,103 @@ mod tests {
             1,
         )
         .unwrap();
-        let plan = |hash: &str, body: &str, kind: &str| {
-            live_on_p(&v, (hash, body), kind, &format!("k-{hash}"))
+        let body = |n: u32| format!("{{\"v\":{n}}}");
+        let plan = |n: u32, kind: &str| {
+            live_on_p(&v, (&format!("h{n}"), &body(n)), kind, &format!("k-{n}"))
         };
-        let deliver = |at: i64| {
-            let job = s.claim_jobs("p", "w", 10, 1000, at).unwrap().remove(0);
-            let done = JobOutcome::Done {
+        let claim = |at: i64| s.claim_jobs("p", "w", 10, 1000, at).unwrap().remove(0);
+        let done = |job: Job, at: i64| {
+            let outcome = JobOutcome::Done {
                 remote_id: Some("r".into()),
             };
-            s.finish_jobs(&[(job, done)], at).unwrap();
+            s.finish_jobs(&[(job, outcome)], at).unwrap();
         };
-        let published = || s.listing(&v.stock_id, "p").unwrap().unwrap().published_body;
-        let stored_copy = || {
+        let listing = || s.listing(&v.stock_id, "p").unwrap().unwrap();
+        let stored = || {
             s.with(|c| {
-                query_one(c, "SELECT published_body FROM listings", [], |r| {
-                    r.get::<_, Option<String>>(0)
-                })
-                .map_err(db("test"))
+                let mut stmt = c
+                    .prepare("SELECT hash FROM listing_bodies ORDER BY hash")
+                    .map_err(db("test"))?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db("test"))?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(db("test"))
             })
             .unwrap()
         };
 
-        s.apply_plans(&[plan("h1", "{\"v\":1}", "create")], 2)
-            .unwrap();
-        assert_eq!(published(), None, "nothing is published before delivery");
-        deliver(3);
-        assert_eq!(published().as_deref(), Some("{\"v\":1}"));
-        assert_eq!(stored_copy(), None, "the body is not stored twice");
+        s.apply_plans(&[plan(1, "create")], 2).unwrap();
+        assert_eq!(listing().published_body, None, "nothing is published before delivery");
+        assert_eq!(listing().desired_body, Some(body(1)));
+        done(claim(3), 3);
+        assert_eq!(listing().published_body, Some(body(1)));
+        assert_eq!(stored(), ["h1"], "published and desired are one stored body");
 
         // A new plan: until it is delivered, the previous body is what the
-        // platform shows (and what an update is computed against).
-        s.apply_plans(&[plan("h2", "{\"v\":2}", "update")], 4)
-            .unwrap();
-        assert_eq!(published().as_deref(), Some("{\"v\":1}"));
-        deliver(5);
-        assert_eq!(published().as_deref(), Some("{\"v\":2}"));
-        assert_eq!(stored_copy(), None);
+        // platform shows (and what an update is computed against). A plan
+        // that supersedes it before it is sent drops its body.
+        s.apply_plans(&[plan(2, "update")], 4).unwrap();
+        assert_eq!(listing().published_body, Some(body(1)));
+        assert_eq!(stored(), ["h1", "h2"]);
+        s.apply_plans(&[plan(3, "update")], 5).unwrap();
+        assert_eq!(stored(), ["h1", "h3"], "the superseded body went");
+        done(claim(6), 6);
+        assert_eq!(listing().published_body, Some(body(3)));
+        assert_eq!(stored(), ["h3"]);
 
-        // Drift seen by reconciliation forgets the hash but keeps the body.
-        s.record_observed(
-            &v.stock_id,
-            "p",
-            &Observed::Present {
-                state: "live".into(),
-                remote_id: "r".into(),
-            },
-            6,
+        // An operation being sent keeps its body, which becomes the
+        // published one when it is acknowledged after a newer plan.
+        s.apply_plans(&[plan(4, "update")], 7).unwrap();
+        let sending = claim(8);
+        s.apply_plans(&[plan(5, "update")], 9).unwrap();
+        assert_eq!(stored(), ["h3", "h4", "h5"]);
+        done(sending, 10);
+        assert_eq!(listing().published_body, Some(body(4)));
+        assert_eq!(stored(), ["h4", "h5"]);
+
+        // Drift seen by reconciliation forgets the hash but keeps the body;
+        // a listing missing from the platform has no published body.
+        let observe = |observed: Observed| s.record_observed(&v.stock_id, "p", &observed, 11).unwrap();
+        observe(Observed::Present {
+            state: "live".into(),
+            remote_id: "r".into(),
+        });
+        assert_eq!(listing().published_hash, None);
+        assert_eq!(listing().published_body, Some(body(4)));
+        observe(Observed::Missing);
+        assert_eq!(listing().published_body, None);
+        assert_eq!(stored(), ["h5"]);
+    }
+
+    #[test]
+    fn listing_bodies_migration_keeps_every_desired_and_published_body() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS_BEFORE_LISTING_BODIES;
+        migrations().to_version(&mut conn, before).unwrap();
+        // Old rows: published body implied by equal hashes, kept beside a
+        // newer desired one, kept after drift (no published hash), none.
+        conn.execute_batch(
+            "INSERT INTO listings (stock_id, platform, desired_state, desired_hash, desired_body,
+                                   published_state, published_hash, published_body, lifecycle, updated_at) VALUES
+               ('A', 'p', 'live', 'h1', 'b1', 'live', 'h1', NULL, 'in-sync', 1),
+               ('B', 'p', 'live', 'h2', 'b2', 'live', 'h1', 'b1', 'pending', 1),
+               ('C', 'p', 'live', 'h3', 'b3', 'live', NULL, 'b0', 'pending', 1),
+               ('D', 'p', 'absent', NULL, NULL, 'removed', NULL, NULL, 'in-sync', 1);",
         )
         .unwrap();
-        assert_eq!(published().as_deref(), Some("{\"v\":2}"));
+        migrations().to_latest(&mut conn).unwrap();
+        let s = SqliteStore {
+            conn: Mutex::new(conn),
+            anchor: None,
+            checkpointer: None,
+        };
+        let bodies = |id: &str| {
+            let l = s.listing(id, "p").unwrap().unwrap();
+            (l.desired_body, l.published_body)
+        };
+        let some = |b: &str| Some(b.to_string());
+        assert_eq!(bodies("A"), (some("b1"), some("b1")));
+        assert_eq!(bodies("B"), (some("b2"), some("b1")));
+        assert_eq!(bodies("C"), (some("b3"), some("b0")));
+        assert_eq!(bodies("D"), (None, None));
     }
 
     #[test]
