@@ -67,9 +67,15 @@ fn status_name(status: &crate::runtime::types::StockStatus) -> &'static str {
 
 /// The content hash of a vehicle: sha256 of its canonical JSON.
 pub fn content_hash(vehicle: &Vehicle) -> String {
-    hex::encode(Sha256::digest(
-        serde_json::to_vec(vehicle).expect("vehicles serialise"),
-    ))
+    record_and_hash(vehicle).1
+}
+
+/// The stored record (canonical JSON) and its content hash, from one
+/// serialisation: ingest needs both for every new or changed vehicle.
+fn record_and_hash(vehicle: &Vehicle) -> (String, String) {
+    let record = serde_json::to_string(vehicle).expect("vehicles serialise");
+    let hash = hex::encode(Sha256::digest(record.as_bytes()));
+    (record, hash)
 }
 
 /// The schema's versions, oldest first (append only).
@@ -646,7 +652,7 @@ impl Store for SqliteStore {
             for change in &batch.changes {
                 match change {
                     Change::Upsert(vehicle) => {
-                        let hash = content_hash(vehicle);
+                        let (record, hash) = record_and_hash(vehicle);
                         let existing: Option<(String, bool)> = query_one(tx,
                                 "SELECT content_hash, present FROM vehicles WHERE stock_id = ?1",
                                 params![vehicle.stock_id],
@@ -668,7 +674,6 @@ impl Store for SqliteStore {
                             Some(_) => summary.updated += 1,
                             None => summary.created += 1,
                         }
-                        let record = serde_json::to_string(vehicle).expect("vehicles serialise");
                         exec(tx,
                             "INSERT INTO vehicles (stock_id, source, record, content_hash, status, present, plan_needed, seen_at, updated_at, snapshot_seq, missing_since)
                              VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, ?6, ?7, NULL)
