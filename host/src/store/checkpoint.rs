@@ -95,7 +95,10 @@ fn run(conn: &Connection, shared: &Shared) {
             return;
         }
         if !state.dirty {
-            state = shared.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = shared
+                .changed
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
             continue;
         }
         // Commits come in bursts: wait out the interval (unless stopped),

@@ -161,7 +161,7 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(128);
         migrations()
             .to_latest(conn)
-        .map_err(|e| format!("migration failed: {e}"))
+            .map_err(|e| format!("migration failed: {e}"))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -330,6 +330,7 @@ fn prune_bodies(tx: &Transaction, stock_ids: &[&str]) -> StoreResult<()> {
     .map_err(db("prune listing bodies"))?;
     Ok(())
 }
+
 const JOB_COLS: &str = "id, platform, stock_id, kind, idempotency_key, attempts, listing_hash, seen_at, state, last_error, error_class, priority, run_at";
 
 fn read_listing(r: &rusqlite::Row) -> rusqlite::Result<ListingRow> {
@@ -1773,18 +1774,28 @@ mod tests {
                 let mut stmt = c
                     .prepare("SELECT hash FROM listing_bodies ORDER BY hash")
                     .map_err(db("test"))?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db("test"))?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(db("test"))?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(db("test"))
             })
             .unwrap()
         };
 
         s.apply_plans(&[plan(1, "create")], 2).unwrap();
-        assert_eq!(listing().published_body, None, "nothing is published before delivery");
+        assert_eq!(
+            listing().published_body,
+            None,
+            "nothing is published before delivery"
+        );
         assert_eq!(listing().desired_body, Some(body(1)));
         done(claim(3), 3);
         assert_eq!(listing().published_body, Some(body(1)));
-        assert_eq!(stored(), ["h1"], "published and desired are one stored body");
+        assert_eq!(
+            stored(),
+            ["h1"],
+            "published and desired are one stored body"
+        );
 
         // A new plan: until it is delivered, the previous body is what the
         // platform shows (and what an update is computed against). A plan
@@ -1810,7 +1821,8 @@ mod tests {
 
         // Drift seen by reconciliation forgets the hash but keeps the body;
         // a listing missing from the platform has no published body.
-        let observe = |observed: Observed| s.record_observed(&v.stock_id, "p", &observed, 11).unwrap();
+        let observe =
+            |observed: Observed| s.record_observed(&v.stock_id, "p", &observed, 11).unwrap();
         observe(Observed::Present {
             state: "live".into(),
             remote_id: "r".into(),
