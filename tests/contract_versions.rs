@@ -1,6 +1,6 @@
 //! Contract versions side by side: a plugin built against the frozen 1.0.0
 //! copy of the contract (`tests/guests/contract-1-0`, `wit/versions/1.0.0`)
-//! loads and works on this 1.1 host, through the runtime and through the
+//! loads and works on this 1.2 host, through the runtime and through the
 //! sync engine; a component claiming 2.0.0 (`tests/guests/contract-2-0`) or
 //! a newer minor is refused at load, with both versions named.
 
@@ -44,7 +44,7 @@ fn the_frozen_1_0_guest_says_it_is_1_0() {
         "{:?}",
         facts.exports
     );
-    // Its host imports are the 1.0.0 names; the 1.1 linker defines 1.1.0.
+    // Its host imports are the 1.0.0 names; the 1.2 linker defines 1.2.0.
     for import in ["forecourt:plugin/log@1.0.0", "forecourt:plugin/kv@1.0.0"] {
         assert!(
             facts.imports.contains(&import.to_string()),
@@ -52,18 +52,18 @@ fn the_frozen_1_0_guest_says_it_is_1_0() {
             facts.imports
         );
     }
-    assert_eq!(contract::CURRENT, "1.1.0");
+    assert_eq!(contract::CURRENT, "1.2.0");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
+async fn a_plugin_built_for_1_0_runs_on_the_current_host() {
     let dir = tempfile::tempdir().unwrap();
     let (_runtime, plugin) = load(
         dir.path(),
         "old",
         &component_bytes("guests/contract-1-0.wasm"),
     );
-    let plugin = plugin.expect("a 1.0 plugin loads on a 1.1 host");
+    let plugin = plugin.expect("a 1.0 plugin loads on a 1.2 host");
     assert_eq!(plugin.contract_version(), "1.0.0");
     assert_eq!(plugin.world(), World::ListingPlatform);
 
@@ -85,7 +85,7 @@ async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
     let issues = plugin.transform("{}", &v).await.unwrap().unwrap_err();
     assert_eq!(issues[0].field, "make");
 
-    // Host interfaces imported at 1.0.0 (log, kv) work through the 1.1 linker.
+    // Host interfaces imported at 1.0.0 (log, kv) work through the 1.2 linker.
     let ops: Vec<p::Operation> = ["A", "B"]
         .iter()
         .map(|s| p::Operation {
@@ -108,7 +108,7 @@ async fn a_plugin_built_for_1_0_runs_on_the_1_1_host() {
     let listed: Vec<&str> = page.items.iter().map(|i| i.stock_id.as_str()).collect();
     assert_eq!(listed, ["A", "B"], "kv state persisted across calls");
 
-    // fetch-enquiries, already in 1.0, answers on the 1.1 host.
+    // fetch-enquiries, already in 1.0, answers on the 1.2 host.
     let page = plugin.fetch_enquiries("{}", None).await.unwrap().unwrap();
     assert_eq!(page.enquiries[0].id, "E1");
     assert_eq!(page.next_cursor.as_deref(), Some("1"));
@@ -138,6 +138,7 @@ async fn the_sync_engine_publishes_through_a_1_0_plugin() {
                 next_cursor: None,
                 full_snapshot: false,
                 snapshot_start: false,
+                ..Default::default()
             },
             forecourt::store::now_ms(),
         )
@@ -194,7 +195,7 @@ fn a_component_claiming_2_0_is_refused_naming_both_versions() {
     let message = err.to_string();
     assert!(message.contains("future.wasm"), "names the file: {message}");
     assert!(
-        message.contains("built for contract 2.0.0, but this host serves contract 1.0.0 to 1.1.0"),
+        message.contains("built for contract 2.0.0, but this host serves contract 1.0.0 to 1.2.0"),
         "{message}"
     );
 }
@@ -227,22 +228,26 @@ fn a_newer_minor_is_refused_before_compiling() {
     let facts = contract::read_facts(&wasm).unwrap();
     assert_eq!(facts.contract_version.as_deref(), Some("1.9.0"));
     let err = match load(dir.path(), "newer", &wasm).1 {
-        Ok(_) => panic!("a 1.9 plugin must be refused by a 1.1 host"),
+        Ok(_) => panic!("a 1.9 plugin must be refused by a 1.2 host"),
         Err(e) => e,
     };
     let message = err.to_string();
     assert!(
-        message.contains("built for contract 1.9.0, newer than this host's 1.1.0"),
+        message.contains("built for contract 1.9.0, newer than this host's 1.2.0"),
         "{message}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sdk_plugins_are_built_for_1_1() {
+async fn sdk_plugins_are_built_for_the_current_contract() {
     for id in ["autotrader", "csv-export", "google-vehicle-ads"] {
         let wasm = component_bytes(&format!("{id}.wasm"));
         let facts = contract::read_facts(&wasm).unwrap();
-        assert_eq!(facts.contract_version.as_deref(), Some("1.1.0"), "{id}");
-        assert_eq!(facts.stamp.as_deref(), Some("1.1.0"), "{id}");
+        assert_eq!(
+            facts.contract_version.as_deref(),
+            Some(contract::CURRENT),
+            "{id}"
+        );
+        assert_eq!(facts.stamp.as_deref(), Some(contract::CURRENT), "{id}");
     }
 }

@@ -371,6 +371,7 @@ fn seed(store: &SqliteStore, v: &Vehicle, at: i64) {
                 next_cursor: None,
                 full_snapshot: false,
                 snapshot_start: false,
+                ..Default::default()
             },
             at,
         )

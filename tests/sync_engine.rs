@@ -310,6 +310,87 @@ async fn reconciliation_restores_lost_listings_and_removes_orphans() {
     assert_eq!(p.lifecycle("ORPHAN1"), "WASTEBIN");
 }
 
+/// How many times the source plugin was called with `op`.
+fn source_calls(app: &App, op: &str) -> u64 {
+    app.engine.sources()[0]
+        .plugin
+        .stats()
+        .metrics
+        .duration
+        .snapshot()
+        .into_iter()
+        .find(|(labels, _)| labels == &[op.to_string()])
+        .map_or(0, |(_, h)| h.count)
+}
+
+/// Contract 1.2.0 `snapshot`: the csv-export plugin is handed its rows'
+/// digests and names unchanged rows instead of parsing them; the result is
+/// what a full parse would give.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_pull_parses_only_the_rows_that_changed() {
+    let mut stock = forecourt::sample::sample_stock(30, 77);
+    let p = pipeline(&stock, "").await;
+    p.converge().await;
+    assert_eq!(source_calls(&p.app, "pull-snapshot"), 1);
+    assert_eq!(
+        source_calls(&p.app, "pull"),
+        0,
+        "csv-export exports snapshot"
+    );
+
+    // One price changes, one vehicle leaves, one arrives.
+    if let Some(price) = stock[0].price.as_mut() {
+        price.amount_minor += 50_000;
+    }
+    let gone = stock.remove(29);
+    let mut arrival = forecourt::sample::sample_stock(31, 77).pop().unwrap();
+    arrival.stock_id = "ARRIVAL-1".into();
+    stock.push(arrival);
+    p.export(&stock);
+    let report = p.app.engine.sync_once().await.unwrap();
+    let pull = &report.pulls[0];
+    assert_eq!(
+        (pull.created, pull.updated, pull.unchanged),
+        (1, 1, 28),
+        "{pull:?}"
+    );
+    // The tests' configuration has no grace period: the vehicle that left goes at once.
+    assert_eq!(
+        pull.snapshot,
+        Some(forecourt::store::SnapshotOutcome::Applied {
+            newly_missing: 0,
+            removed: 1
+        }),
+        "{pull:?}"
+    );
+    p.converge().await;
+    let stored = p.app.store.vehicle(&stock[0].stock_id).unwrap().unwrap();
+    assert_eq!(
+        stored.record.price, stock[0].price,
+        "the changed row was parsed"
+    );
+    assert!(p.app.store.vehicle("ARRIVAL-1").unwrap().unwrap().present);
+    assert!(
+        !p.app
+            .store
+            .vehicle(&gone.stock_id)
+            .unwrap()
+            .unwrap()
+            .present
+    );
+
+    // The same export again: every row is named unchanged, nothing is stored.
+    let report = p.app.engine.sync_once().await.unwrap();
+    let pull = &report.pulls[0];
+    assert_eq!(
+        (pull.created, pull.updated, pull.unchanged),
+        (0, 0, 30),
+        "{pull:?}"
+    );
+    assert_eq!(p.app.store.queue_depth(None).unwrap(), 0);
+    assert_eq!(source_calls(&p.app, "pull"), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shrinking_snapshot_is_held_instead_of_delisting_the_forecourt() {
     let stock = forecourt::sample::sample_stock(20, 51);

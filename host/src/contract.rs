@@ -19,7 +19,7 @@ use semver::Version;
 use wasmparser::{Parser, Payload};
 
 /// The contract version this host implements.
-pub const CURRENT: &str = "1.1.0";
+pub const CURRENT: &str = "1.2.0";
 
 /// The oldest contract version this host still serves, per major served.
 /// Minor versions are additive, so a plugin built for 1.0 runs on a host at 1.1.
@@ -31,7 +31,7 @@ pub const SUPPORTED_MAJORS: &[u64] = &[1];
 /// The custom section the SDK stamps into every plugin.
 pub const STAMP_SECTION: &str = "forecourt:contract";
 
-/// What this host serves, in words: "1.0.0 to 1.1.0".
+/// What this host serves, in words: "1.0.0 to 1.2.0".
 pub fn served_range() -> String {
     SERVED
         .iter()
@@ -332,14 +332,14 @@ mod tests {
         let err = check_version(&facts("forecourt:plugin/platform@2.0.0", None)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the component was built for contract 2.0.0, but this host serves contract 1.0.0 to 1.1.0; rebuild the plugin against a served contract (see docs/plugins.md, \"Contract versions\")"
+            "the component was built for contract 2.0.0, but this host serves contract 1.0.0 to 1.2.0; rebuild the plugin against a served contract (see docs/plugins.md, \"Contract versions\")"
         );
         let err = check_version(&facts("forecourt:plugin/platform@0.9.0", None)).unwrap_err();
         assert!(matches!(err, ContractError::Unsupported { .. }), "{err}");
         let err = check_version(&facts("forecourt:plugin/platform@1.9.0", None)).unwrap_err();
         assert!(matches!(err, ContractError::TooNew { .. }), "{err}");
         assert!(
-            err.to_string().contains("1.9.0") && err.to_string().contains("1.1.0"),
+            err.to_string().contains("1.9.0") && err.to_string().contains("1.2.0"),
             "{err}"
         );
     }
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn served_range_names_oldest_and_current() {
-        assert_eq!(served_range(), "1.0.0 to 1.1.0");
+        assert_eq!(served_range(), "1.0.0 to 1.2.0");
     }
 
     #[test]

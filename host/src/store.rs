@@ -79,7 +79,7 @@ pub enum Change {
 }
 
 /// A page of changes to store atomically with the cursor that follows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IngestBatch {
     /// The source id.
     pub source: String,
@@ -91,6 +91,26 @@ pub struct IngestBatch {
     pub full_snapshot: bool,
     /// This is the first page of a snapshot (starts a new snapshot sequence).
     pub snapshot_start: bool,
+    /// Per change, in order, the digest its source gave the row it came from
+    /// (contract 1.2.0 `snapshot`); empty when the source gave none.
+    pub digests: Vec<Option<String>>,
+    /// Stock ids the source found unchanged since the digests it was handed:
+    /// they are in this snapshot exactly as stored.
+    pub unchanged: Vec<String>,
+    /// What the digests were made under (plugin and configuration). A new
+    /// epoch forgets the source's earlier digests.
+    pub digest_epoch: Option<String>,
+    /// The page ends a full snapshot: close it in the same transaction.
+    pub close: Option<SnapshotRules>,
+}
+
+/// How a full snapshot is closed (see [`Store::close_snapshot`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotRules {
+    /// How long a vehicle may be missing before it counts as removed.
+    pub grace_ms: i64,
+    /// Largest share (0..1) of present stock one snapshot may remove.
+    pub max_shrink: f64,
 }
 
 /// What an ingest changed.
@@ -104,6 +124,8 @@ pub struct IngestSummary {
     pub unchanged: usize,
     /// Vehicles removed.
     pub removed: usize,
+    /// The snapshot this page closed, if it closed one.
+    pub snapshot: Option<SnapshotOutcome>,
 }
 
 /// Outcome of closing a full snapshot.
@@ -357,6 +379,9 @@ pub trait Store: Send + Sync + crate::quality::QualityStore {
         max_shrink: f64,
         now: i64,
     ) -> StoreResult<SnapshotOutcome>;
+    /// (stock id, row digest) of `source`'s present vehicles, if its digests
+    /// were made under `epoch`; none otherwise.
+    fn source_rows(&self, source: &str, epoch: &str) -> StoreResult<Vec<(String, String)>>;
     /// The cursor to continue `source` from.
     fn cursor(&self, source: &str) -> StoreResult<Option<String>>;
     /// Whether `source` is in the middle of a multi-page snapshot.

@@ -9,13 +9,14 @@
 
 pub mod planner;
 pub mod retry;
+mod rows;
 
 use crate::runtime::types::{ErrorClass, PluginError, Vehicle};
 use crate::runtime::{platform_api as p, source_api as s, CallError, Plugin};
 use crate::store::audit::AuditEntry;
 use crate::store::{
-    now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, Store, StoredVehicle,
-    VehiclePlan,
+    now_ms, Change, IngestBatch, Job, JobOutcome, SnapshotOutcome, SnapshotRules, Store,
+    StoredVehicle, VehiclePlan,
 };
 use planner::{Rendered, Timing};
 use retry::{class_name, CircuitBreaker, Decision, RetryPolicy, TokenBucket};
@@ -394,6 +395,11 @@ impl Engine {
             source: source.id.clone(),
             ..Default::default()
         };
+        let refused = |e: PluginError| PullRefused {
+            source_id: source.id.clone(),
+            class: class_name(&e.class),
+            message: e.message,
+        };
         loop {
             let cursor = self.store.cursor(&source.id)?;
             let request = s::PullRequest {
@@ -401,16 +407,21 @@ impl Engine {
                 cursor: if document.is_some() { None } else { cursor },
                 document: document.clone(),
             };
-            let page = source
-                .plugin
-                .pull(&request)
-                .await?
-                .map_err(|e| PullRefused {
-                    source_id: source.id.clone(),
-                    class: class_name(&e.class),
-                    message: e.message,
-                })?;
-            let more = self.ingest_page(source, page, &mut report)?;
+            let (page, rows) = if document.is_some() && source.plugin.has_snapshot() {
+                // The source skips the rows whose digest it gave last time.
+                let epoch = rows::epoch(source);
+                let known = rows::known(self.store.source_rows(&source.id, &epoch)?);
+                let answer = source
+                    .plugin
+                    .pull_snapshot(&request, &known)
+                    .await?
+                    .map_err(refused)?;
+                rows::split(answer, known, epoch)
+            } else {
+                let page = source.plugin.pull(&request).await?.map_err(refused)?;
+                (page, rows::RowDigests::default())
+            };
+            let more = self.ingest_rows(source, page, rows, &mut report)?;
             self.report_progress(
                 &format!("pull {}", source.id),
                 (report.created + report.updated + report.unchanged + report.removed) as u64,
@@ -431,8 +442,20 @@ impl Engine {
         page: s::PullPage,
         report: &mut PullReport,
     ) -> EngineResult<bool> {
+        self.ingest_rows(source, page, rows::RowDigests::default(), report)
+    }
+
+    /// [`Engine::ingest_page`] with the row digests of a `snapshot` pull.
+    fn ingest_rows(
+        &self,
+        source: &SourceSetup,
+        page: s::PullPage,
+        rows: rows::RowDigests,
+        report: &mut PullReport,
+    ) -> EngineResult<bool> {
         let now = now_ms();
         let snapshot_start = page.full_snapshot && !self.store.snapshot_open(&source.id)?;
+        let closes = page.full_snapshot && !page.has_more;
         let changes = page
             .changes
             .into_iter()
@@ -448,6 +471,13 @@ impl Engine {
                 next_cursor: page.next_cursor,
                 full_snapshot: page.full_snapshot,
                 snapshot_start,
+                digests: rows.digests,
+                unchanged: rows.unchanged,
+                digest_epoch: rows.epoch,
+                close: closes.then_some(SnapshotRules {
+                    grace_ms: source.snapshot_grace.as_millis() as i64,
+                    max_shrink: source.max_snapshot_shrink,
+                }),
             },
             now,
         )?;
@@ -487,13 +517,7 @@ impl Engine {
                 now,
             )?;
         }
-        if page.full_snapshot && !page.has_more {
-            let outcome = self.store.close_snapshot(
-                &source.id,
-                source.snapshot_grace.as_millis() as i64,
-                source.max_snapshot_shrink,
-                now,
-            )?;
+        if let Some(outcome) = summary.snapshot {
             if let SnapshotOutcome::Held { present, missing } = &outcome {
                 tracing::error!(source = %source.id, present, missing, "Snapshot would remove too much stock; held. Nothing was de-listed.");
             }

@@ -4,6 +4,7 @@
 use crate::contract::{self, World};
 use crate::manifest::{Manifest, PluginKind};
 use crate::runtime::bindings::platform::forecourt::plugin::{kv, log};
+use crate::runtime::bindings::snapshot_api;
 use crate::runtime::cache::{CacheOutcome, CompileCache};
 use crate::runtime::egress::{EgressPolicy, OperatorGrants};
 use crate::runtime::kv::KvBackend;
@@ -310,10 +311,19 @@ impl Runtime {
                 crate::runtime::bindings::platform::ListingPlatformPre::new(instance_pre)
                     .map_err(compile_err)?,
             ),
-            World::DmsSource => PluginBindingsPre::Source(
-                crate::runtime::bindings::source::DmsSourcePre::new(instance_pre)
-                    .map_err(compile_err)?,
-            ),
+            World::DmsSource => {
+                // `snapshot` is optional: only sources that implement it export it.
+                let snapshot = component
+                    .get_export_index(None, snapshot_api::INTERFACE)
+                    .and_then(|i| {
+                        component.get_export_index(Some(&i), snapshot_api::PULL_SNAPSHOT)
+                    });
+                PluginBindingsPre::Source(
+                    crate::runtime::bindings::source::DmsSourcePre::new(instance_pre)
+                        .map_err(compile_err)?,
+                    snapshot,
+                )
+            }
             World::Crm => PluginBindingsPre::Crm(
                 crate::runtime::bindings::crm::CrmPre::new(instance_pre).map_err(compile_err)?,
             ),

@@ -12,6 +12,7 @@ use crate::manifest::Manifest;
 use crate::runtime::bindings::crm::{Crm, CrmPre};
 use crate::runtime::bindings::enricher::{Enricher, EnricherPre};
 use crate::runtime::bindings::platform::{ListingPlatform, ListingPlatformPre};
+use crate::runtime::bindings::snapshot_api::{self as snap, KnownRow, SnapshotPage};
 use crate::runtime::bindings::source::{DmsSource, DmsSourcePre};
 use crate::runtime::bindings::{
     crm_api as c, enricher_api as e, platform_api as p, source_api as s, types,
@@ -27,6 +28,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wasmtime::component::{ComponentExportIndex, Func};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 /// Warm instances kept per plugin.
@@ -45,8 +47,8 @@ const ASYNC_GRACE: Duration = Duration::from_millis(250);
 pub enum PluginBindingsPre {
     /// A listing platform.
     Platform(ListingPlatformPre<HostState>),
-    /// A DMS source.
-    Source(DmsSourcePre<HostState>),
+    /// A DMS source, and its `snapshot` export if it has one.
+    Source(DmsSourcePre<HostState>, Option<ComponentExportIndex>),
     /// A dealer CRM.
     Crm(CrmPre<HostState>),
     /// A vehicle enricher.
@@ -55,7 +57,7 @@ pub enum PluginBindingsPre {
 
 enum Bindings {
     Platform(ListingPlatform),
-    Source(DmsSource),
+    Source(DmsSource, Option<Func>),
     Crm(Crm),
     Enricher(Enricher),
 }
@@ -300,8 +302,17 @@ impl Plugin {
             PluginBindingsPre::Platform(pre) => {
                 Bindings::Platform(pre.instantiate_async(&mut store).await.map_err(host_err)?)
             }
-            PluginBindingsPre::Source(pre) => {
-                Bindings::Source(pre.instantiate_async(&mut store).await.map_err(host_err)?)
+            PluginBindingsPre::Source(pre, snapshot) => {
+                let instance = pre
+                    .instance_pre()
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(host_err)?;
+                let source = DmsSource::new(&mut store, &instance).map_err(host_err)?;
+                let snapshot = snapshot
+                    .as_ref()
+                    .and_then(|index| instance.get_func(&mut store, index));
+                Bindings::Source(source, snapshot)
             }
             PluginBindingsPre::Crm(pre) => {
                 Bindings::Crm(pre.instantiate_async(&mut store).await.map_err(host_err)?)
@@ -622,7 +633,9 @@ impl Plugin {
     /// `describe` of a DMS source.
     pub async fn source_info(&self) -> Result<s::SourceInfo, CallError> {
         self.call("describe", |b, store, _| match b {
-            Bindings::Source(b) => Some(Box::pin(b.forecourt_plugin_source().call_describe(store))),
+            Bindings::Source(b, _) => {
+                Some(Box::pin(b.forecourt_plugin_source().call_describe(store)))
+            }
             _ => None,
         })
         .await
@@ -634,12 +647,47 @@ impl Plugin {
         request: &s::PullRequest,
     ) -> Result<Result<s::PullPage, types::PluginError>, CallError> {
         self.call("pull", |b, store, _| match b {
-            Bindings::Source(b) => Some(Box::pin(
+            Bindings::Source(b, _) => Some(Box::pin(
                 b.forecourt_plugin_source().call_pull(store, request),
             )),
             _ => None,
         })
         .await
+    }
+
+    /// Whether the source exports `snapshot` (contract 1.2.0), so
+    /// [`Plugin::pull_snapshot`] can skip rows the host already holds.
+    pub fn has_snapshot(&self) -> bool {
+        matches!(&self.inner.parts.pre, PluginBindingsPre::Source(_, Some(_)))
+    }
+
+    /// `pull` of a document, skipping the rows in `known`. The answer's shape
+    /// is checked here: one digest per change, each at most
+    /// [`snap::MAX_DIGEST_BYTES`], and each unchanged index naming a
+    /// different entry of `known`.
+    pub async fn pull_snapshot(
+        &self,
+        request: &s::PullRequest,
+        known: &[KnownRow],
+    ) -> Result<Result<SnapshotPage, types::PluginError>, CallError> {
+        const OP: &str = "pull-snapshot";
+        let answer = self
+            .call(OP, |b, store, _| match b {
+                Bindings::Source(_, Some(func)) => Some(Box::pin(async move {
+                    let func = func.typed::<
+                        (&s::PullRequest, &[KnownRow]),
+                        (Result<SnapshotPage, types::PluginError>,),
+                    >(&*store)?;
+                    let (answer,) = func.call_async(&mut *store, (request, known)).await?;
+                    Ok(answer)
+                })),
+                _ => None,
+            })
+            .await?;
+        if let Ok(page) = &answer {
+            check_snapshot_page(page, known.len()).map_err(|m| self.invalid(OP, m))?;
+        }
+        Ok(answer)
     }
 
     /// Parse one (already verified) push notification.
@@ -650,7 +698,7 @@ impl Plugin {
         body: &[u8],
     ) -> Result<Result<s::PullPage, types::PluginError>, CallError> {
         self.call("parse-push", |b, store, _| match b {
-            Bindings::Source(b) => Some(Box::pin(
+            Bindings::Source(b, _) => Some(Box::pin(
                 b.forecourt_plugin_source()
                     .call_parse_push(store, config, headers, body),
             )),
@@ -765,5 +813,74 @@ impl Plugin {
             }
         }
         Ok(out)
+    }
+}
+
+/// The shape `pull-snapshot` must answer in: one digest per change, each at
+/// most [`snap::MAX_DIGEST_BYTES`], and each unchanged index naming a
+/// different one of the `known` rows.
+fn check_snapshot_page(page: &SnapshotPage, known: usize) -> Result<(), String> {
+    if page.digests.len() != page.page.changes.len() {
+        return Err(format!(
+            "{} digests for {} changes; there must be one per change",
+            page.digests.len(),
+            page.page.changes.len()
+        ));
+    }
+    if let Some(long) = page
+        .digests
+        .iter()
+        .flatten()
+        .find(|d| d.len() > snap::MAX_DIGEST_BYTES)
+    {
+        return Err(format!(
+            "a row digest is {} bytes; the limit is {}",
+            long.len(),
+            snap::MAX_DIGEST_BYTES
+        ));
+    }
+    let mut claimed = vec![false; known];
+    for &index in &page.unchanged {
+        match claimed.get_mut(index as usize) {
+            None => {
+                return Err(format!(
+                    "unchanged row {index} is not one of the {known} known rows"
+                ))
+            }
+            Some(true) => return Err(format!("known row {index} is reported unchanged twice")),
+            Some(seen) => *seen = true,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(changes: usize, digests: Vec<Option<String>>, unchanged: Vec<u32>) -> SnapshotPage {
+        SnapshotPage {
+            page: s::PullPage {
+                changes: (0..changes)
+                    .map(|i| s::Change::Remove(format!("S{i}")))
+                    .collect(),
+                issues: vec![],
+                next_cursor: None,
+                has_more: false,
+                full_snapshot: true,
+            },
+            digests,
+            unchanged,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_answer_of_the_wrong_shape_is_refused() {
+        assert!(check_snapshot_page(&page(1, vec![None], vec![0, 2]), 3).is_ok());
+        let refused = |p: SnapshotPage, known: usize| check_snapshot_page(&p, known).unwrap_err();
+        assert!(refused(page(2, vec![None], vec![]), 0).contains("1 digests for 2 changes"));
+        assert!(refused(page(1, vec![Some("x".repeat(65))], vec![]), 0).contains("65 bytes"));
+        assert!(refused(page(0, vec![], vec![3]), 3).contains("not one of the 3 known rows"));
+        assert!(refused(page(0, vec![], vec![1, 1]), 3).contains("reported unchanged twice"));
     }
 }

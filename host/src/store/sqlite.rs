@@ -23,6 +23,8 @@ mod enquiries;
 mod pricing;
 mod quality;
 mod report;
+mod snapshot;
+use snapshot::{close_snapshot, Seen, SourceRows};
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -92,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/token_grants.sql")),
         M::up(include_str!("migrations/plan_requests.sql")),
         M::up(include_str!("migrations/listing_bodies.sql")),
+        M::up(include_str!("migrations/source_rows.sql")),
     ])
 }
 
@@ -386,6 +389,7 @@ fn remove_vehicle(tx: &Transaction, stock_id: &str, change: &str, now: i64) -> S
             params![stock_id, now, change],
         )
         .map_err(db("remove"))?;
+        snapshot::forget(tx, stock_id).map_err(db("remove"))?;
     }
     Ok(n > 0)
 }
@@ -649,10 +653,13 @@ impl Store for SqliteStore {
             }
             let snapshot_seq: i64 = query_one(tx, "SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![batch.source], |r| r.get(0))
                 .map_err(db("ingest"))?;
+            let digests = SourceRows::begin(tx, batch)?;
+            let mut seen = Seen::begin(tx, batch, snapshot_seq)?;
             let mut summary = IngestSummary::default();
-            for change in &batch.changes {
+            for (i, change) in batch.changes.iter().enumerate() {
                 match change {
                     Change::Upsert(vehicle) => {
+                        let digest = batch.digests.get(i).and_then(|d| d.as_deref());
                         let (record, hash) = record_and_hash(vehicle);
                         let existing: Option<(String, bool)> = query_one(tx,
                                 "SELECT content_hash, present FROM vehicles WHERE stock_id = ?1",
@@ -661,26 +668,23 @@ impl Store for SqliteStore {
                             )
                             .optional()
                             .map_err(db("ingest"))?;
-                        let snapshot = batch.full_snapshot.then_some(snapshot_seq);
+                        digests.set(tx, &vehicle.stock_id, digest)?;
                         match existing {
                             Some((old, true)) if old == hash => {
-                                exec(tx,
-                                    "UPDATE vehicles SET snapshot_seq = COALESCE(?2, snapshot_seq), missing_since = NULL WHERE stock_id = ?1",
-                                    params![vehicle.stock_id, snapshot],
-                                )
-                                .map_err(db("ingest"))?;
+                                seen.unchanged(tx, &vehicle.stock_id)?;
                                 summary.unchanged += 1;
                                 continue;
                             }
                             Some(_) => summary.updated += 1,
                             None => summary.created += 1,
                         }
+                        seen.written(&vehicle.stock_id);
                         exec(tx,
                             "INSERT INTO vehicles (stock_id, source, record, content_hash, status, present, plan_needed, seen_at, updated_at, snapshot_seq, missing_since)
                              VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, ?6, ?7, NULL)
                              ON CONFLICT(stock_id) DO UPDATE SET source = ?2, record = ?3, content_hash = ?4, status = ?5, present = 1,
                                plan_needed = vehicles.plan_needed + 1, seen_at = ?6, updated_at = ?6, snapshot_seq = COALESCE(?7, snapshot_seq), missing_since = NULL",
-                            params![vehicle.stock_id, batch.source, record, hash, status_name(&vehicle.status), now, snapshot],
+                            params![vehicle.stock_id, batch.source, record, hash, status_name(&vehicle.status), now, seen.mark],
                         )
                         .map_err(db("ingest"))?;
                         exec(tx,
@@ -702,6 +706,10 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            for stock_id in &batch.unchanged {
+                seen.unchanged(tx, stock_id)?;
+                summary.unchanged += 1;
+            }
             exec(tx,
                 "UPDATE source_cursors SET cursor = ?2, last_success_at = ?3 WHERE source = ?1",
                 params![batch.source, batch.next_cursor, now],
@@ -720,6 +728,9 @@ impl Store for SqliteStore {
                     })),
                 now,
             )?;
+            if let Some(rules) = batch.close {
+                summary.snapshot = Some(close_snapshot(tx, &batch.source, seen.named(), rules, now)?);
+            }
             Ok(summary)
         })
     }
@@ -732,60 +743,39 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<SnapshotOutcome> {
         self.write("close snapshot", |tx| {
-            let seq: i64 = query_one(tx, "SELECT snapshot_seq FROM source_cursors WHERE source = ?1", params![source], |r| r.get(0))
-                .optional()
-                .map_err(db("close snapshot"))?
-                .unwrap_or(0);
-            exec(tx, "UPDATE source_cursors SET snapshot_open = 0 WHERE source = ?1", params![source])
-                .map_err(db("close snapshot"))?;
-            let present: i64 = query_one(tx, "SELECT COUNT(*) FROM vehicles WHERE source = ?1 AND present = 1", params![source], |r| r.get(0))
-                .map_err(db("close snapshot"))?;
-            let missing: Vec<(String, Option<i64>)> = {
-                let mut stmt = tx
-                    .prepare("SELECT stock_id, missing_since FROM vehicles WHERE source = ?1 AND present = 1 AND (snapshot_seq IS NULL OR snapshot_seq < ?2)")
-                    .map_err(db("close snapshot"))?;
-                let rows = stmt
-                    .query_map(params![source, seq], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(db("close snapshot"))?;
-                rows.collect::<Result<_, _>>().map_err(db("close snapshot"))?
-            };
-            if present > 0 && missing.len() as f64 > present as f64 * max_shrink {
-                append_audit(
-                    tx,
-                    &AuditEntry::new("snapshot", &format!("source:{source}"))
-                        .step("held")
-                        .detail(serde_json::json!({"present": present, "missing": missing.len(), "threshold": max_shrink})),
-                    now,
-                )?;
-                return Ok(SnapshotOutcome::Held {
-                    present: present as usize,
-                    missing: missing.len(),
-                });
-            }
-            let (mut newly_missing, mut removed) = (0, 0);
-            for (stock_id, since) in missing {
-                match since {
-                    None if grace_ms > 0 => {
-                        exec(tx, "UPDATE vehicles SET missing_since = ?2 WHERE stock_id = ?1", params![stock_id, now])
-                            .map_err(db("close snapshot"))?;
-                        newly_missing += 1;
-                    }
-                    Some(since) if now - since < grace_ms => {}
-                    _ => {
-                        if remove_vehicle(tx, &stock_id, "snapshot-missing", now)? {
-                            removed += 1;
-                        }
-                    }
-                }
-            }
-            append_audit(
+            close_snapshot(
                 tx,
-                &AuditEntry::new("snapshot", &format!("source:{source}"))
-                    .step("closed")
-                    .detail(serde_json::json!({"newly_missing": newly_missing, "removed": removed})),
+                source,
+                None,
+                SnapshotRules {
+                    grace_ms,
+                    max_shrink,
+                },
                 now,
-            )?;
-            Ok(SnapshotOutcome::Applied { newly_missing, removed })
+            )
+        })
+    }
+
+    fn source_rows(&self, source: &str, epoch: &str) -> StoreResult<Vec<(String, String)>> {
+        self.with(|c| {
+            let stored: Option<Option<String>> = query_one(
+                c,
+                "SELECT digest_epoch FROM source_cursors WHERE source = ?1",
+                params![source],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db("source rows"))?;
+            if stored.flatten().as_deref() != Some(epoch) {
+                return Ok(Vec::new());
+            }
+            let mut stmt = c
+                .prepare_cached("SELECT stock_id, digest FROM source_rows WHERE source = ?1")
+                .map_err(db("source rows"))?;
+            let rows = stmt
+                .query_map(params![source], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db("source rows"))?;
+            rows.collect::<Result<_, _>>().map_err(db("source rows"))
         })
     }
 
@@ -1410,6 +1400,7 @@ mod tests {
             next_cursor: Some(cursor.into()),
             full_snapshot: true,
             snapshot_start,
+            ..Default::default()
         }
     }
 

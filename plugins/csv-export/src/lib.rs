@@ -6,19 +6,27 @@
 //! filesystem and no network access. Every usable row becomes an upsert,
 //! every unusable one a row issue; a file that cannot be read at all is a
 //! `validation` error on `document` so the host changes nothing.
+//! `pull-snapshot` (world `dms-snapshot-source`) does the same but reports
+//! the rows the host already holds, by their digest, without building them.
 //!
-//! The logic lives in modules that build natively ([`parse`], [`decode`],
-//! [`config`], and the SDK's [`normalise`] and [`fields`]); this file only
-//! wires them to the contract. `docs/plugins/csv-export.md` describes the behaviour.
+//! The logic lives in modules that build natively ([`parse`], [`columns`],
+//! [`snapshot`], [`decode`], [`config`], and the SDK's [`normalise`] and
+//! [`fields`]); this file only wires them to the contract.
+//! `docs/plugins/csv-export.md` describes the behaviour.
 
-use forecourt_sdk::{export_source, PluginError, PullPage, PullRequest, Source, SourceInfo};
+use forecourt_sdk::{
+    export_snapshot_source, KnownRow, PluginError, PullPage, PullRequest, SnapshotPage,
+    SnapshotSource, Source, SourceInfo,
+};
 
+pub mod columns;
 pub mod config;
 pub mod decode;
 // UK normalisation and the field vocabulary live in the SDK, shared with the
 // other DMS sources (dms-rest, dms-webhook).
 pub use forecourt_sdk::{fields, normalise};
 pub mod parse;
+pub mod snapshot;
 
 /// The plugin: stateless, all behaviour is in [`parse`].
 pub struct CsvExport;
@@ -37,21 +45,44 @@ impl Source for CsvExport {
 
     fn pull(request: PullRequest) -> Result<PullPage, PluginError> {
         // Full snapshot every time: the cursor is not used.
-        let result = parse::pull_with_stats(&request.config, request.document);
-        #[cfg(target_arch = "wasm32")]
-        match &result {
-            Ok((page, stats)) => forecourt_sdk::log::info(&format!(
-                "export read: {} records ({}, delimiter {:?}), {} vehicles, {} row issues",
-                stats.records,
-                stats.encoding.name(),
-                char::from(stats.delimiter),
-                page.changes.len(),
-                page.issues.len()
-            )),
-            Err(e) => forecourt_sdk::log::warn(&format!("export refused: {}", e.message)),
-        }
-        result.map(|(page, _)| page)
+        let parsed = parse::parse(&request.config, request.document, &[]);
+        log(&parsed);
+        parsed.map(|p| p.page)
     }
 }
 
-export_source!(CsvExport);
+impl SnapshotSource for CsvExport {
+    fn pull_snapshot(
+        request: PullRequest,
+        known: Vec<KnownRow>,
+    ) -> Result<SnapshotPage, PluginError> {
+        let parsed = parse::parse(&request.config, request.document, &known);
+        log(&parsed);
+        parsed.map(|p| SnapshotPage {
+            page: p.page,
+            digests: p.digests,
+            unchanged: p.unchanged,
+        })
+    }
+}
+
+/// The one log line of a pull.
+fn log(result: &Result<parse::Parsed, PluginError>) {
+    #[cfg(target_arch = "wasm32")]
+    match result {
+        Ok(p) => forecourt_sdk::log::info(&format!(
+            "export read: {} records ({}, delimiter {:?}), {} vehicles, {} unchanged rows skipped, {} row issues",
+            p.stats.records,
+            p.stats.encoding.name(),
+            char::from(p.stats.delimiter),
+            p.page.changes.len(),
+            p.unchanged.len(),
+            p.page.issues.len()
+        )),
+        Err(e) => forecourt_sdk::log::warn(&format!("export refused: {}", e.message)),
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = result;
+}
+
+export_snapshot_source!(CsvExport);

@@ -1,4 +1,5 @@
-//! The document → pull page driver: header mapping, records, row issues.
+//! The document → pull page driver: header mapping, records, row issues,
+//! and the rows `pull-snapshot` may skip.
 //!
 //! Record numbers are 1-based counts of *records*: with a header row the
 //! header is record 1 and the first vehicle is record 2; without one the
@@ -9,12 +10,16 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use forecourt_sdk::record::{build_vehicle, RecordValues};
-use forecourt_sdk::{Change, PluginError, PullPage, RowIssue};
+use csv::ByteRecord;
+use forecourt_sdk::digest::RowDigest;
+use forecourt_sdk::record::build_vehicle;
+use forecourt_sdk::{Change, KnownRow, PluginError, PullPage, RowIssue};
 
-use crate::config::{ColumnRef, Config, Delimiter};
+use crate::columns::{ColumnMap, Row};
+use crate::config::{Config, Delimiter};
 use crate::decode::{self, Encoding};
-use crate::fields::{self, Field, FIELD_COUNT};
+use crate::fields::Field;
+use crate::snapshot::{self, Known};
 
 /// Largest document accepted: 50 MiB.
 pub const MAX_DOCUMENT_BYTES: usize = 50 * 1024 * 1024;
@@ -40,102 +45,43 @@ pub struct Stats {
     pub records: u32,
 }
 
-fn document_error(message: impl Into<String>) -> PluginError {
+/// What one pass over a document produced.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The full-snapshot page of the new and changed rows.
+    pub page: PullPage,
+    /// One entry per entry of `page.changes`: the row's digest, or `None`
+    /// when building its vehicle raised a row issue.
+    pub digests: Vec<Option<String>>,
+    /// Indexes into `known` of the rows skipped as unchanged.
+    pub unchanged: Vec<u32>,
+    /// What was found, for the log line.
+    pub stats: Stats,
+}
+
+pub(crate) fn document_error(message: impl Into<String>) -> PluginError {
     PluginError::validation("document", message)
 }
 
 /// The whole `pull`: parse the configuration, then the document.
 pub fn pull(config: &str, document: Option<Vec<u8>>) -> Result<PullPage, PluginError> {
-    pull_with_stats(config, document).map(|(page, _)| page)
+    parse(config, document, &[]).map(|parsed| parsed.page)
 }
 
-/// [`pull`], also returning what was found.
-pub fn pull_with_stats(
+/// `pull` or `pull-snapshot`: parse the configuration, then the document,
+/// skipping the rows in `known` (none for `pull`).
+pub fn parse(
     config: &str,
     document: Option<Vec<u8>>,
-) -> Result<(PullPage, Stats), PluginError> {
-    let config = Config::parse(config).map_err(|e| PluginError::validation("config", e))?;
+    known: &[KnownRow],
+) -> Result<Parsed, PluginError> {
+    let parsed_config = Config::parse(config).map_err(|e| PluginError::validation("config", e))?;
     let document = document.ok_or_else(|| {
         document_error(
             "no document was supplied; this source parses an export file the host fetches",
         )
     })?;
-    parse_document(&config, document)
-}
-
-/// Which columns feed each field. Header recognition may find several
-/// (say `Notes` and `Internal Notes`): the first non-empty cell among them,
-/// left to right, is the value. A column named in `columns` is the only one.
-struct ColumnMap {
-    columns: Vec<Vec<usize>>,
-}
-
-impl ColumnMap {
-    fn get(&self, field: Field) -> &[usize] {
-        &self.columns[field.index()]
-    }
-
-    /// The first non-empty trimmed cell of `field`, with its column.
-    fn first<'c>(&self, field: Field, cells: &[&'c str]) -> Option<(usize, &'c str)> {
-        self.get(field).iter().find_map(|&i| {
-            let value = cells.get(i)?.trim();
-            (!value.is_empty()).then_some((i, value))
-        })
-    }
-
-    fn from_header(config: &Config, header: &[&str]) -> Result<ColumnMap, PluginError> {
-        let mut columns = vec![Vec::new(); FIELD_COUNT];
-        for (i, cell) in header.iter().enumerate() {
-            if let Some(field) = fields::recognise(cell) {
-                columns[field.index()].push(i);
-            }
-        }
-        for (field, column) in &config.columns {
-            let index = match column {
-                ColumnRef::Position(p) if *p < header.len() => *p,
-                ColumnRef::Position(p) => {
-                    return Err(document_error(format!(
-                        "columns.{} is position {p} but the header row has only {} columns",
-                        field.name(),
-                        header.len()
-                    )))
-                }
-                ColumnRef::Name(name) => header
-                    .iter()
-                    .position(|h| h.trim() == name)
-                    .or_else(|| {
-                        let key = fields::header_key(name);
-                        header.iter().position(|h| fields::header_key(h) == key)
-                    })
-                    .ok_or_else(|| {
-                        document_error(format!(
-                            "columns.{} names the column {name:?}, which is not in the header row",
-                            field.name()
-                        ))
-                    })?,
-            };
-            columns[field.index()] = vec![index];
-        }
-        if columns[Field::StockId.index()].is_empty() {
-            let synonyms = ["StockNo", "Stock Number", "StockID", "Stock Ref", "Stock"];
-            return Err(document_error(format!(
-                "the header row has no stock id column (looked for {}); if the file has no header row, \
-                 set has_header to false and map the columns by position, else map columns.stock-id",
-                synonyms.join(", ")
-            )));
-        }
-        Ok(ColumnMap { columns })
-    }
-
-    fn from_positions(config: &Config) -> ColumnMap {
-        let mut columns = vec![Vec::new(); FIELD_COUNT];
-        for (field, column) in &config.columns {
-            if let ColumnRef::Position(p) = column {
-                columns[field.index()] = vec![*p];
-            }
-        }
-        ColumnMap { columns }
-    }
+    parse_document(&parsed_config, config, document, known)
 }
 
 /// Row issues, capped at [`MAX_ISSUES`].
@@ -162,6 +108,11 @@ impl Issues {
         });
     }
 
+    /// Issues pushed so far, listed or not.
+    fn count(&self) -> usize {
+        self.list.len() + self.omitted
+    }
+
     fn finish(mut self) -> Vec<RowIssue> {
         if self.omitted > 0 {
             self.list.push(RowIssue {
@@ -178,8 +129,16 @@ impl Issues {
     }
 }
 
-/// Parse a whole document into a full-snapshot page.
-pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stats), PluginError> {
+/// Parse a whole document into a full-snapshot page. `raw_config` is the
+/// configuration string `config` was parsed from: it salts the row digests.
+/// A row whose digest is in `known` is reported in `unchanged` instead of
+/// being built again.
+pub fn parse_document(
+    config: &Config,
+    raw_config: &str,
+    bytes: Vec<u8>,
+    known: &[KnownRow],
+) -> Result<Parsed, PluginError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(document_error(format!(
             "the document is {} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (50 MiB)",
@@ -217,16 +176,22 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
     };
     // Sized once from the line count (an upper bound on the records): growing
     // by doubling would briefly hold two copies of a 50,000-vehicle list.
+    // Even with `known`, every row may have changed (a new header row).
     let (lf, cr) = body.bytes().fold((0usize, 0usize), |(lf, cr), b| {
         (lf + usize::from(b == b'\n'), cr + usize::from(b == b'\r'))
     });
     let lines = lf.max(cr) + 1;
     let mut changes = Vec::with_capacity(lines.min(MAX_VEHICLES));
+    let mut digests = Vec::with_capacity(lines.min(MAX_VEHICLES));
+    let mut unchanged = Vec::with_capacity(known.len().min(lines));
+    let mut known = Known::new(known);
     let mut first_seen: HashMap<String, u32> = HashMap::new();
-    let mut map: Option<ColumnMap> = if config.has_header {
+    // The column map and the digest salt, from the header row when there is one.
+    let mut map: Option<(ColumnMap, RowDigest)> = if config.has_header {
         None
     } else {
-        Some(ColumnMap::from_positions(config))
+        let salt = snapshot::salt(raw_config, encoding, delimiter, None);
+        Some((ColumnMap::from_positions(config), salt))
     };
     let mut width: Option<usize> = None;
     let defaults = config.record_defaults();
@@ -250,62 +215,70 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
                 continue;
             }
         };
-        let cells: Vec<Cow<'_, str>> = record.iter().map(String::from_utf8_lossy).collect();
-        let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
 
-        let Some(columns) = map.as_ref() else {
+        let Some((columns, salt)) = map.as_ref() else {
             // The header row.
             if truncated && is_last {
                 return Err(document_error(
                     "the header row opens a quoted field that never closes; the file is not a readable CSV export",
                 ));
             }
-            if cells.iter().all(|c| c.trim().is_empty()) {
+            if record.iter().all(is_blank) {
                 return Err(document_error("the first record is empty; no header row"));
             }
-            map = Some(ColumnMap::from_header(config, &cells)?);
+            let cells = text_cells(&record);
+            let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
+            let columns = ColumnMap::from_header(config, &cells)?;
+            let salt = snapshot::salt(raw_config, encoding, delimiter, Some(&record));
+            map = Some((columns, salt));
             width = Some(cells.len());
             continue;
         };
-        let expected_width = *width.get_or_insert(cells.len());
+        let expected_width = *width.get_or_insert(record.len());
 
-        let stock_cell = columns.first(Field::StockId, &cells);
-
-        if truncated && is_last {
+        if is_last && (truncated || (!ends_with_newline && record.len() < expected_width)) {
             // The stock id is only trustworthy if it is not the broken last field.
-            let stock_id = stock_cell
+            let cells = text_cells(&record);
+            let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
+            let stock_id = columns
+                .first(Field::StockId, &cells)
                 .filter(|&(i, _)| i + 1 < cells.len())
                 .map(|(_, s)| s);
-            issues.push(
-                number,
-                stock_id,
-                None,
+            let message = if truncated {
                 "the file ends inside a quoted field opened in this record (truncated file?); record skipped"
-                    .into(),
-            );
-            continue;
-        }
-        if is_last && !ends_with_newline && cells.len() < expected_width {
-            let stock_id = stock_cell
-                .filter(|&(i, _)| i + 1 < cells.len())
-                .map(|(_, s)| s);
-            issues.push(
-                number,
-                stock_id,
-                None,
+                    .into()
+            } else {
                 format!(
                     "the last record has {} of {expected_width} fields and the file does not end with a line break \
                      (truncated file?); record skipped",
                     cells.len()
-                ),
-            );
+                )
+            };
+            issues.push(number, stock_id, None, message);
             continue;
         }
-        if cells.iter().all(|c| c.trim().is_empty()) {
+        if record.iter().all(is_blank) {
             continue;
         }
 
-        let Some((_, stock_id)) = stock_cell else {
+        let digest = snapshot::row_digest(salt, &record);
+        if let Some((index, stock_id)) = known.unclaimed(&digest) {
+            // Unchanged, unless its vehicle was already seen in this
+            // document: then the full path reports the duplicate.
+            if !first_seen.contains_key(stock_id) {
+                if changes.len() + unchanged.len() == MAX_VEHICLES {
+                    return Err(too_many_vehicles(number));
+                }
+                known.claim(index);
+                unchanged.push(index);
+                first_seen.insert(stock_id.to_string(), number);
+                continue;
+            }
+        }
+
+        let cells = text_cells(&record);
+        let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
+        let Some((_, stock_id)) = columns.first(Field::StockId, &cells) else {
             issues.push(
                 number,
                 None,
@@ -325,19 +298,20 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
         }
         first_seen.insert(stock_id.to_string(), number);
 
-        if changes.len() == MAX_VEHICLES {
-            return Err(document_error(format!(
-                "the export has more than {MAX_VEHICLES} vehicles (record {number}); split it into several sources"
-            )));
+        if changes.len() + unchanged.len() == MAX_VEHICLES {
+            return Err(too_many_vehicles(number));
         }
         let row = Row {
             columns,
             cells: &cells,
         };
+        let issues_before = issues.count();
         let vehicle = build_vehicle(&defaults, stock_id, &row, |field, message| {
             issues.push(number, Some(stock_id), Some(field), message)
         });
         changes.push(Change::Upsert(vehicle));
+        // A row with issues is parsed (and its issues reported) again next time.
+        digests.push((issues.count() == issues_before).then_some(digest));
     }
 
     if map.is_none() {
@@ -351,26 +325,57 @@ pub fn parse_document(config: &Config, bytes: Vec<u8>) -> Result<(PullPage, Stat
         has_more: false,
         full_snapshot: true,
     };
-    Ok((
+    Ok(Parsed {
         page,
-        Stats {
+        digests,
+        unchanged,
+        stats: Stats {
             encoding,
             delimiter,
             records: number,
         },
+    })
+}
+
+fn too_many_vehicles(number: u32) -> PluginError {
+    document_error(format!(
+        "the export has more than {MAX_VEHICLES} vehicles (record {number}); split it into several sources"
     ))
 }
 
-/// One row's cells, as the SDK's vehicle builder reads them.
-struct Row<'a> {
-    columns: &'a ColumnMap,
-    cells: &'a [&'a str],
+/// A record's cells as text.
+fn text_cells(record: &ByteRecord) -> Vec<Cow<'_, str>> {
+    record.iter().map(String::from_utf8_lossy).collect()
 }
 
-impl RecordValues for Row<'_> {
-    fn text(&self, field: Field) -> Option<&str> {
-        self.columns
-            .first(field, self.cells)
-            .map(|(_, value)| value)
+/// Whether a cell is empty once trimmed as `str::trim` trims, without
+/// converting it: most cells start with an ASCII character that settles it.
+fn is_blank(cell: &[u8]) -> bool {
+    match cell.iter().find(|&&b| !matches!(b, b'\t'..=b'\r' | b' ')) {
+        None => true,
+        Some(b) if b.is_ascii() => false,
+        Some(_) => String::from_utf8_lossy(cell).trim().is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_blank_trims_like_str_trim() {
+        for b in 0u8..128 {
+            for cell in [vec![b], vec![b' ', b, b'\t'], vec![b, b'x']] {
+                let expected = String::from_utf8_lossy(&cell).trim().is_empty();
+                assert_eq!(is_blank(&cell), expected, "{cell:?}");
+            }
+        }
+        for cell in ["\u{a0}", " \u{3000}\u{2028} ", "\u{a0}x", "é", "\u{85}"] {
+            assert_eq!(
+                is_blank(cell.as_bytes()),
+                cell.trim().is_empty(),
+                "{cell:?}"
+            );
+        }
     }
 }

@@ -226,6 +226,7 @@ mod tests {
                     next_cursor: None,
                     full_snapshot: false,
                     snapshot_start: false,
+                    ..Default::default()
                 },
                 now,
             )

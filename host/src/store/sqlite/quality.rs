@@ -242,6 +242,7 @@ mod tests {
                 next_cursor: None,
                 full_snapshot: false,
                 snapshot_start: false,
+                ..Default::default()
             },
             1,
         )
