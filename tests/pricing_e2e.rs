@@ -324,6 +324,11 @@ async fn rules_apply_once_identically_everywhere_with_floor_rounding_and_pins() 
     let mut repriced = stock.clone();
     repriced[1].price = gbp(11_000);
     export(w.dir.path(), &repriced);
+    let cycle = w.app.engine.sync_once().await.unwrap();
+    assert_eq!(
+        cycle.planned, 1,
+        "the new DMS price is planned once, with the price decided while planning"
+    );
     w.converge().await;
     assert_eq!(w.autotrader_price("P-50"), 11_000);
     assert!(w.audit_steps("P-50").ends_with(&["dms-price".to_string()]));

@@ -439,6 +439,11 @@ impl Pricing {
             }
         }
         if save && !changes.is_empty() {
+            // These vehicles are being planned with the prices returned
+            // here: asking for another plan would only repeat this one.
+            for change in &mut changes {
+                change.replan = false;
+            }
             self.store.save_prices(&changes, now)?;
         }
         Ok(vehicles
