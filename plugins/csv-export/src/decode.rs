@@ -160,8 +160,9 @@ pub fn detect_delimiter(header: &str) -> u8 {
 
 /// Whether `text` ends inside a quoted field, following the same rules as the
 /// `csv` crate's parser (a quote opens a quoted field only at the start of a
-/// field; `""` inside a quoted field is a literal quote).
-pub fn ends_inside_quotes(text: &str, delimiter: u8) -> bool {
+/// field; `""` inside a quoted field is a literal quote). `text` may start
+/// at any record's first byte: a record starts outside any quoted field.
+pub fn ends_inside_quotes(text: impl AsRef<[u8]>, delimiter: u8) -> bool {
     #[derive(PartialEq)]
     enum State {
         FieldStart,
@@ -170,7 +171,7 @@ pub fn ends_inside_quotes(text: &str, delimiter: u8) -> bool {
         QuoteInQuoted,
     }
     let mut state = State::FieldStart;
-    for &b in text.as_bytes() {
+    for &b in text.as_ref() {
         let ends_field = b == delimiter || b == b'\n' || b == b'\r';
         state = match state {
             State::FieldStart if b == b'"' => State::Quoted,

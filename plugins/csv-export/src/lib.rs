@@ -9,7 +9,7 @@
 //! `pull-snapshot` (world `dms-snapshot-source`) does the same but reports
 //! the rows the host already holds, by their digest, without building them.
 //!
-//! The logic lives in modules that build natively ([`parse`], [`columns`],
+//! The logic lives in modules that build natively ([`parse`], [`columns`], [`lines`],
 //! [`snapshot`], [`decode`], [`config`], and the SDK's [`normalise`] and
 //! [`fields`]); this file only wires them to the contract.
 //! `docs/plugins/csv-export.md` describes the behaviour.
@@ -22,6 +22,7 @@ use forecourt_sdk::{
 pub mod columns;
 pub mod config;
 pub mod decode;
+pub mod lines;
 // UK normalisation and the field vocabulary live in the SDK, shared with the
 // other DMS sources (dms-rest, dms-webhook).
 pub use forecourt_sdk::{fields, normalise};
@@ -71,8 +72,9 @@ fn log(result: &Result<parse::Parsed, PluginError>) {
     #[cfg(target_arch = "wasm32")]
     match result {
         Ok(p) => forecourt_sdk::log::info(&format!(
-            "export read: {} records ({}, delimiter {:?}), {} vehicles, {} unchanged rows skipped, {} row issues",
+            "export read: {} records, {} of them parsed ({}, delimiter {:?}), {} vehicles, {} unchanged rows skipped, {} row issues",
             p.stats.records,
+            p.stats.parsed,
             p.stats.encoding.name(),
             char::from(p.stats.delimiter),
             p.page.changes.len(),

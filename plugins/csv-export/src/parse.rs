@@ -9,16 +9,18 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::Cursor;
 
 use csv::ByteRecord;
 use forecourt_sdk::digest::RowDigest;
-use forecourt_sdk::record::build_vehicle;
+use forecourt_sdk::record::{build_vehicle, RecordDefaults};
 use forecourt_sdk::{Change, KnownRow, PluginError, PullPage, RowIssue};
 
 use crate::columns::{ColumnMap, Row};
 use crate::config::{Config, Delimiter};
 use crate::decode::{self, Encoding};
 use crate::fields::Field;
+use crate::lines::{is_line_break, line_bound, single_line_record};
 use crate::snapshot::{self, Known};
 
 /// Largest document accepted: 50 MiB.
@@ -43,6 +45,9 @@ pub struct Stats {
     pub delimiter: u8,
     /// Records read, header included.
     pub records: u32,
+    /// Records the CSV parser read: all of them, or with `known` only those
+    /// not skipped as unchanged lines.
+    pub parsed: u32,
 }
 
 /// What one pass over a document produced.
@@ -133,6 +138,13 @@ impl Issues {
 /// configuration string `config` was parsed from: it salts the row digests.
 /// A row whose digest is in `known` is reported in `unchanged` instead of
 /// being built again.
+///
+/// With an empty `known` every record goes through the `csv` parser in one
+/// sequential pass. With a non-empty one, the body is walked line by line
+/// and a line that is a whole record by itself (see [`single_line_record`])
+/// is looked up by the digest of its bytes without being parsed; only the
+/// other records (new or changed rows, records spanning lines, the header)
+/// go through the parser. Both give every row the same digest.
 pub fn parse_document(
     config: &Config,
     raw_config: &str,
@@ -160,65 +172,270 @@ pub fn parse_document(
             sep_delimiter.unwrap_or_else(|| decode::detect_delimiter(decode::first_line(body)))
         }
     };
-    let truncated = decode::ends_inside_quotes(body, delimiter);
-    let ends_with_newline = body.ends_with(['\n', '\r']);
+    let body = body.as_bytes();
 
-    let mut reader = csv::ReaderBuilder::new()
+    let reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(body.as_bytes());
+        .from_reader(Cursor::new(body));
 
-    let mut issues = Issues {
-        list: Vec::new(),
-        omitted: 0,
-        first_omitted: 0,
-    };
-    // Sized once from the line count (an upper bound on the records): growing
-    // by doubling would briefly hold two copies of a 50,000-vehicle list.
-    // Even with `known`, every row may have changed (a new header row).
-    let (lf, cr) = body.bytes().fold((0usize, 0usize), |(lf, cr), b| {
-        (lf + usize::from(b == b'\n'), cr + usize::from(b == b'\r'))
-    });
-    let lines = lf.max(cr) + 1;
-    let mut changes = Vec::with_capacity(lines.min(MAX_VEHICLES));
-    let mut digests = Vec::with_capacity(lines.min(MAX_VEHICLES));
-    let mut unchanged = Vec::with_capacity(known.len().min(lines));
-    let mut known = Known::new(known);
-    let mut first_seen: HashMap<String, u32> = HashMap::new();
-    // The column map and the digest salt, from the header row when there is one.
-    let mut map: Option<(ColumnMap, RowDigest)> = if config.has_header {
-        None
+    let (changes, digests) = if known.is_empty() {
+        // Sized once from the line count (an upper bound on the records):
+        // growing by doubling would briefly hold two copies of a
+        // 50,000-vehicle list.
+        let lines = line_bound(body);
+        (
+            Vec::with_capacity(lines.min(MAX_VEHICLES)),
+            Vec::with_capacity(lines.min(MAX_VEHICLES)),
+        )
     } else {
-        let salt = snapshot::salt(raw_config, encoding, delimiter, None);
-        Some((ColumnMap::from_positions(config), salt))
+        // Few rows change between two pulls, so no pass over the document
+        // to count its lines: the lists start empty and grow by doubling up
+        // to `EXACT_GROWTH_FROM` changes (a `Change` is under 1 KiB, so
+        // under 2 MiB is held twice while one grows). Past that, when most
+        // rows changed (a new header row re-parses them all), they are sized
+        // once from the lines left ([`Pass::room_for_one_more`]) rather than
+        // doubled towards two copies of a 50,000-vehicle list.
+        (Vec::new(), Vec::new())
     };
-    let mut width: Option<usize> = None;
-    let defaults = config.record_defaults();
+    let mut pass = Pass {
+        config,
+        raw_config,
+        encoding,
+        delimiter,
+        body,
+        ends_with_newline: body.ends_with(b"\n") || body.ends_with(b"\r"),
+        defaults: config.record_defaults(),
+        issues: Issues {
+            list: Vec::new(),
+            omitted: 0,
+            first_omitted: 0,
+        },
+        changes,
+        digests,
+        unchanged: Vec::with_capacity(known.len()),
+        known: Known::new(known),
+        // Every known row is usually seen again.
+        first_seen: HashMap::with_capacity(known.len()),
+        // The column map and the digest salt come from the header row when
+        // there is one.
+        map: (!config.has_header).then(|| {
+            let salt = snapshot::salt(raw_config, encoding, delimiter, None);
+            (ColumnMap::from_positions(config), salt)
+        }),
+        width: None,
+        number: 0,
+        parsed: 0,
+    };
+    if known.is_empty() {
+        pass.every_record(reader)?;
+    } else {
+        pass.skipping_known(reader)?;
+    }
 
-    // One record of look-ahead: the last record is treated specially when the
-    // file is truncated.
-    let mut records = reader.byte_records().peekable();
-    let mut number: u32 = 0;
-    while let Some(result) = records.next() {
-        number = number.saturating_add(1);
-        let is_last = records.peek().is_none();
-        let record = match result {
-            Ok(r) => r,
-            Err(e) => {
-                issues.push(
-                    number,
-                    None,
-                    None,
-                    format!("unreadable record: {e}; record skipped"),
-                );
-                continue;
+    if pass.map.is_none() {
+        return Err(document_error("the document has no records"));
+    }
+    let page = PullPage {
+        changes: pass.changes,
+        issues: pass.issues.finish(),
+        next_cursor: None,
+        has_more: false,
+        full_snapshot: true,
+    };
+    Ok(Parsed {
+        page,
+        digests: pass.digests,
+        unchanged: pass.unchanged,
+        stats: Stats {
+            encoding,
+            delimiter,
+            records: pass.number,
+            parsed: pass.parsed,
+        },
+    })
+}
+
+/// From this many changes on, the change lists of a pull with `known` are
+/// sized from the lines left rather than doubled.
+const EXACT_GROWTH_FROM: usize = 1024;
+
+/// The `csv` reader over the document's body.
+type Reader<'a> = csv::Reader<Cursor<&'a [u8]>>;
+
+/// One pass over a document's body: what has been found so far.
+struct Pass<'a, 'k> {
+    config: &'a Config,
+    raw_config: &'a str,
+    encoding: Encoding,
+    delimiter: u8,
+    /// The document's text after the Excel `sep=` line, if any.
+    body: &'a [u8],
+    ends_with_newline: bool,
+    defaults: RecordDefaults,
+    issues: Issues,
+    changes: Vec<Change>,
+    digests: Vec<Option<String>>,
+    unchanged: Vec<u32>,
+    known: Known<'k>,
+    /// The record number of each stock id seen so far.
+    first_seen: HashMap<Cow<'k, str>, u32>,
+    /// The column map and the digest salt, once known.
+    map: Option<(ColumnMap, RowDigest)>,
+    /// The number of fields of the header row, or of the first record
+    /// without one.
+    width: Option<usize>,
+    /// Records read so far, header included.
+    number: u32,
+    /// Records the parser read.
+    parsed: u32,
+}
+
+impl<'a, 'k> Pass<'a, 'k> {
+    /// Every record through the parser, in order.
+    fn every_record(&mut self, mut reader: Reader<'a>) -> Result<(), PluginError> {
+        let mut record = ByteRecord::new();
+        loop {
+            let from = reader.position().byte() as usize;
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => self.parsed += 1,
+                Ok(false) => return Ok(()),
+                Err(e) => {
+                    // Not expected from an in-memory, flexible byte reader;
+                    // the reader reads nothing more after an I/O error.
+                    self.unreadable(&e);
+                    continue;
+                }
             }
-        };
+            let to = reader.position().byte() as usize;
+            self.record(&record, from, to)?;
+        }
+    }
 
-        let Some((columns, salt)) = map.as_ref() else {
+    /// Walk the body line by line: a line that is a whole record is looked
+    /// up in `known` by its bytes; any other record, and one whose digest is
+    /// not known (or is already claimed), goes through the parser.
+    fn skipping_known(&mut self, mut reader: Reader<'a>) -> Result<(), PluginError> {
+        let body = self.body;
+        let mut record = ByteRecord::new();
+        // Where the next record starts, line breaks before it included.
+        let mut at = 0usize;
+        loop {
+            // The parser skips line breaks between records: blank lines are
+            // not records, and neither is the `\n` of a `\r\n` it stopped at.
+            let start = at + body[at..].iter().take_while(|b| is_line_break(b)).count();
+            if start == body.len() {
+                return Ok(());
+            }
+            // `width` is set once the header row, or the first record of a
+            // file without one, has been read (by the parser).
+            if self.width.is_some() {
+                if let Some((end, next)) = single_line_record(body, start, self.delimiter) {
+                    if self.skip_if_known(&body[start..end])? {
+                        at = next;
+                        continue;
+                    }
+                }
+            }
+            if reader.position().byte() as usize != at {
+                // The parser's own line and record counts are not used.
+                let mut position = csv::Position::new();
+                position.set_byte(start as u64);
+                if let Err(e) = reader.seek(position) {
+                    self.unreadable(&e);
+                    return Ok(());
+                }
+                at = start;
+            }
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => self.parsed += 1,
+                Ok(false) => return Ok(()),
+                Err(e) => {
+                    self.unreadable(&e);
+                    return Ok(());
+                }
+            }
+            let to = reader.position().byte() as usize;
+            self.room_for_one_more(start);
+            self.record(&record, at, to)?;
+            at = to;
+        }
+    }
+
+    /// The record `line` (its bytes, without the line break) if its digest
+    /// is known and unclaimed, and its stock id not yet seen: count it as
+    /// an unchanged record and return `true`. Else `false`, and the caller
+    /// parses it; nothing is counted.
+    ///
+    /// Only called for a record that ends with a line break, so neither of
+    /// the last-record rules applies to it: if it is the last record, the
+    /// file ends with a line break and not inside a quoted field.
+    fn skip_if_known(&mut self, line: &[u8]) -> Result<bool, PluginError> {
+        let Some((_, salt)) = self.map.as_ref() else {
+            return Ok(false);
+        };
+        let digest = snapshot::row_digest(salt, line);
+        let Some((index, stock_id)) = self.known.unclaimed(&digest) else {
+            return Ok(false);
+        };
+        if self.first_seen.contains_key(stock_id) {
+            return Ok(false);
+        }
+        self.number = self.number.saturating_add(1);
+        if self.changes.len() + self.unchanged.len() == MAX_VEHICLES {
+            return Err(too_many_vehicles(self.number));
+        }
+        self.known.claim(index);
+        self.unchanged.push(index);
+        self.first_seen.insert(Cow::Borrowed(stock_id), self.number);
+        Ok(true)
+    }
+
+    /// Before a change may be added (with `known`): when the lists are full
+    /// and already long, size them once for every record from `start` on.
+    fn room_for_one_more(&mut self, start: usize) {
+        let len = self.changes.len();
+        if len == self.changes.capacity() && len >= EXACT_GROWTH_FROM {
+            let room = MAX_VEHICLES.saturating_sub(len + self.unchanged.len());
+            let more = line_bound(&self.body[start..]).min(room);
+            self.changes.reserve_exact(more);
+            self.digests.reserve_exact(more);
+        }
+    }
+
+    /// A record the parser could not read.
+    fn unreadable(&mut self, e: &csv::Error) {
+        self.number = self.number.saturating_add(1);
+        self.issues.push(
+            self.number,
+            None,
+            None,
+            format!("unreadable record: {e}; record skipped"),
+        );
+    }
+
+    /// One record read by the parser from `body[from..to]`: line breaks
+    /// before it, then the record, then (unless it ends the body) the first
+    /// byte of its line break.
+    fn record(&mut self, record: &ByteRecord, from: usize, to: usize) -> Result<(), PluginError> {
+        self.number = self.number.saturating_add(1);
+        let number = self.number;
+        let body = self.body;
+        let start = from
+            + body[from..to]
+                .iter()
+                .take_while(|b| is_line_break(b))
+                .count();
+        // The last record: only line breaks follow it.
+        let is_last = body[to..].iter().all(is_line_break);
+        // A record starts outside any quoted field, so whether the file
+        // ends inside one is decided by the last record alone.
+        let truncated = is_last && decode::ends_inside_quotes(&body[start..], self.delimiter);
+
+        let Some((columns, salt)) = self.map.as_ref() else {
             // The header row.
-            if truncated && is_last {
+            if truncated {
                 return Err(document_error(
                     "the header row opens a quoted field that never closes; the file is not a readable CSV export",
                 ));
@@ -226,19 +443,19 @@ pub fn parse_document(
             if record.iter().all(is_blank) {
                 return Err(document_error("the first record is empty; no header row"));
             }
-            let cells = text_cells(&record);
+            let cells = text_cells(record);
             let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
-            let columns = ColumnMap::from_header(config, &cells)?;
-            let salt = snapshot::salt(raw_config, encoding, delimiter, Some(&record));
-            map = Some((columns, salt));
-            width = Some(cells.len());
-            continue;
+            let columns = ColumnMap::from_header(self.config, &cells)?;
+            let salt = snapshot::salt(self.raw_config, self.encoding, self.delimiter, Some(record));
+            self.map = Some((columns, salt));
+            self.width = Some(cells.len());
+            return Ok(());
         };
-        let expected_width = *width.get_or_insert(record.len());
+        let expected_width = *self.width.get_or_insert(record.len());
 
-        if is_last && (truncated || (!ends_with_newline && record.len() < expected_width)) {
+        if is_last && (truncated || (!self.ends_with_newline && record.len() < expected_width)) {
             // The stock id is only trustworthy if it is not the broken last field.
-            let cells = text_cells(&record);
+            let cells = text_cells(record);
             let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
             let stock_id = columns
                 .first(Field::StockId, &cells)
@@ -254,87 +471,77 @@ pub fn parse_document(
                     cells.len()
                 )
             };
-            issues.push(number, stock_id, None, message);
-            continue;
+            self.issues.push(number, stock_id, None, message);
+            return Ok(());
         }
         if record.iter().all(is_blank) {
-            continue;
+            return Ok(());
         }
 
-        let digest = snapshot::row_digest(salt, &record);
-        if let Some((index, stock_id)) = known.unclaimed(&digest) {
+        // The record's bytes without its line break (the parser stops
+        // after the first byte of one, `\r` of a `\r\n`). Not inside a
+        // quoted field: that is the truncated last record, handled above.
+        let end = if to > start && is_line_break(&body[to - 1]) {
+            to - 1
+        } else {
+            to
+        };
+        let digest = snapshot::row_digest(salt, &body[start..end]);
+        if let Some((index, stock_id)) = self.known.unclaimed(&digest) {
             // Unchanged, unless its vehicle was already seen in this
             // document: then the full path reports the duplicate.
-            if !first_seen.contains_key(stock_id) {
-                if changes.len() + unchanged.len() == MAX_VEHICLES {
+            if !self.first_seen.contains_key(stock_id) {
+                if self.changes.len() + self.unchanged.len() == MAX_VEHICLES {
                     return Err(too_many_vehicles(number));
                 }
-                known.claim(index);
-                unchanged.push(index);
-                first_seen.insert(stock_id.to_string(), number);
-                continue;
+                self.known.claim(index);
+                self.unchanged.push(index);
+                self.first_seen.insert(Cow::Borrowed(stock_id), number);
+                return Ok(());
             }
         }
 
-        let cells = text_cells(&record);
+        let cells = text_cells(record);
         let cells: Vec<&str> = cells.iter().map(|c| c.as_ref()).collect();
         let Some((_, stock_id)) = columns.first(Field::StockId, &cells) else {
-            issues.push(
+            self.issues.push(
                 number,
                 None,
                 Some(Field::StockId),
                 "no stock id; row skipped".into(),
             );
-            continue;
+            return Ok(());
         };
-        if let Some(first) = first_seen.get(stock_id) {
-            issues.push(
+        if let Some(first) = self.first_seen.get(stock_id) {
+            self.issues.push(
                 number,
                 Some(stock_id),
                 Some(Field::StockId),
                 format!("duplicate stock id, first seen at record {first}; row skipped"),
             );
-            continue;
+            return Ok(());
         }
-        first_seen.insert(stock_id.to_string(), number);
+        self.first_seen
+            .insert(Cow::Owned(stock_id.to_string()), number);
 
-        if changes.len() + unchanged.len() == MAX_VEHICLES {
+        if self.changes.len() + self.unchanged.len() == MAX_VEHICLES {
             return Err(too_many_vehicles(number));
         }
         let row = Row {
             columns,
             cells: &cells,
         };
+        let issues = &mut self.issues;
         let issues_before = issues.count();
-        let vehicle = build_vehicle(&defaults, stock_id, &row, |field, message| {
+        let vehicle = build_vehicle(&self.defaults, stock_id, &row, |field, message| {
             issues.push(number, Some(stock_id), Some(field), message)
         });
-        changes.push(Change::Upsert(vehicle));
+        self.changes.push(Change::Upsert(vehicle));
         // A row with issues is parsed (and its issues reported) again next time.
-        digests.push((issues.count() == issues_before).then_some(digest));
+        self.digests
+            .push((issues.count() == issues_before).then_some(digest));
+        Ok(())
     }
-
-    if map.is_none() {
-        return Err(document_error("the document has no records"));
-    }
-
-    let page = PullPage {
-        changes,
-        issues: issues.finish(),
-        next_cursor: None,
-        has_more: false,
-        full_snapshot: true,
-    };
-    Ok(Parsed {
-        page,
-        digests,
-        unchanged,
-        stats: Stats {
-            encoding,
-            delimiter,
-            records: number,
-        },
-    })
 }
 
 fn too_many_vehicles(number: u32) -> PluginError {
