@@ -10,7 +10,7 @@
 //! Versions side by side: the host's bindings are generated from the current
 //! contract, and a plugin built for any earlier minor version of the same
 //! major links against them unchanged (minor versions only add interfaces
-//! and worlds; wasmtime matches `@1.0.0` names to `@1.1.0` definitions). A
+//! and worlds; wasmtime matches `@1.0.0` names to `@1.2.0` definitions). A
 //! plugin built for another major, or for a newer minor, is refused here
 //! with both versions named, before it is compiled. docs/plugins.md
 //! ("Contract versions") has the policy.
