@@ -482,25 +482,11 @@ macro_rules! export_source {
             #[doc(hidden)]
             struct __ForecourtSourceExport;
 
-            impl $crate::source_bindings::exports::forecourt::plugin::source::Guest
-                for __ForecourtSourceExport
-            {
-                fn describe() -> $crate::SourceInfo {
-                    <$ty as $crate::Source>::describe()
-                }
-                fn pull(
-                    request: $crate::PullRequest,
-                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
-                    <$ty as $crate::Source>::pull(request)
-                }
-                fn parse_push(
-                    config: ::std::string::String,
-                    headers: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-                    body: ::std::vec::Vec<u8>,
-                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
-                    <$ty as $crate::Source>::parse_push(&config, headers, body)
-                }
-            }
+            $crate::__forecourt_source_guest!(
+                $crate::source_bindings::exports::forecourt::plugin::source::Guest,
+                __ForecourtSourceExport,
+                $ty
+            );
 
             // See `export_platform!`.
             #[cfg(not(target_arch = "wasm32"))]
@@ -527,6 +513,33 @@ macro_rules! export_source {
     };
 }
 
+/// The `source` interface's `Guest` impl, forwarding to [`Source`]: shared
+/// by [`export_source!`] and [`export_snapshot_source!`], whose worlds'
+/// bindings each have their own `Guest` trait. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __forecourt_source_guest {
+    ($guest:path, $export:ident, $ty:ty) => {
+        impl $guest for $export {
+            fn describe() -> $crate::SourceInfo {
+                <$ty as $crate::Source>::describe()
+            }
+            fn pull(
+                request: $crate::PullRequest,
+            ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
+                <$ty as $crate::Source>::pull(request)
+            }
+            fn parse_push(
+                config: ::std::string::String,
+                headers: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                body: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
+                <$ty as $crate::Source>::parse_push(&config, headers, body)
+            }
+        }
+    };
+}
+
 /// Export a [`SnapshotSource`] implementation as this component's
 /// `dms-snapshot-source` world: both `source` and `snapshot`.
 ///
@@ -547,25 +560,11 @@ macro_rules! export_snapshot_source {
             #[doc(hidden)]
             struct __ForecourtSnapshotSourceExport;
 
-            impl $crate::snapshot_bindings::exports::forecourt::plugin::source::Guest
-                for __ForecourtSnapshotSourceExport
-            {
-                fn describe() -> $crate::SourceInfo {
-                    <$ty as $crate::Source>::describe()
-                }
-                fn pull(
-                    request: $crate::PullRequest,
-                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
-                    <$ty as $crate::Source>::pull(request)
-                }
-                fn parse_push(
-                    config: ::std::string::String,
-                    headers: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-                    body: ::std::vec::Vec<u8>,
-                ) -> ::std::result::Result<$crate::PullPage, $crate::PluginError> {
-                    <$ty as $crate::Source>::parse_push(&config, headers, body)
-                }
-            }
+            $crate::__forecourt_source_guest!(
+                $crate::snapshot_bindings::exports::forecourt::plugin::source::Guest,
+                __ForecourtSnapshotSourceExport,
+                $ty
+            );
 
             impl $crate::snapshot_bindings::exports::forecourt::plugin::snapshot::Guest
                 for __ForecourtSnapshotSourceExport
