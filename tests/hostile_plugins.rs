@@ -604,3 +604,62 @@ async fn the_host_signs_bodies_the_plugin_cannot_see_the_key() {
         "signature over t.body verifies"
     );
 }
+
+/// Contract 1.2.0 `snapshot`: an answer of the wrong shape (an index past
+/// `known`, a row claimed twice, digests that do not match the changes, an
+/// oversized digest) is refused as invalid output naming what is wrong. The
+/// engine stores a page only after this check passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_snapshot_answer_is_refused_as_invalid_output() {
+    use forecourt::runtime::bindings::snapshot_api::KnownRow;
+    let f = Fixture::new();
+    let wasm = component_bytes("guests/bad-snapshot.wasm");
+    let path = stage_with_manifest(
+        &f.dir,
+        "bad-snapshot",
+        "source",
+        &wasm,
+        "[[http]]\norigin = \"https://api.example.com\"\n",
+    );
+    let plugin = f
+        .runtime
+        .load(&path, None, OperatorGrants::default())
+        .expect("the guest loads");
+    assert!(plugin.has_snapshot(), "it exports snapshot");
+    let known: Vec<KnownRow> = ["A", "B"]
+        .iter()
+        .map(|id| KnownRow {
+            stock_id: id.to_string(),
+            digest: format!("d-{id}"),
+        })
+        .collect();
+    let request = |m: &str| forecourt::runtime::source_api::PullRequest {
+        config: mode(m),
+        cursor: None,
+        document: Some(b"StockNo\nA\nB\n".to_vec()),
+    };
+    for (m, expected) in [
+        (
+            "out-of-range",
+            "unchanged row 2 is not one of the 2 known rows",
+        ),
+        ("twice", "known row 0 is reported unchanged twice"),
+        ("digest-count", "0 digests for 1 changes"),
+        ("long-digest", "a row digest is 65 bytes"),
+    ] {
+        let err = plugin
+            .pull_snapshot(&request(m), &known)
+            .await
+            .expect_err(m);
+        assert!(matches!(err, CallError::InvalidOutput { .. }), "{m}: {err}");
+        assert!(err.to_string().contains(expected), "{m}: {err}");
+    }
+    // A well-formed answer passes, and the plugin still answers.
+    let ok = plugin
+        .pull_snapshot(&request("ok"), &known)
+        .await
+        .expect("a well-formed answer")
+        .expect("no plugin error");
+    assert_eq!(ok.unchanged, vec![0, 1]);
+    assert_eq!(ok.digests.len(), ok.page.changes.len());
+}
