@@ -897,14 +897,18 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "SELECT l.stock_id, b.body FROM listings l
                        JOIN listing_bodies b ON b.stock_id = l.stock_id AND b.platform = l.platform AND b.hash = l.desired_hash
-                     WHERE l.platform = ?1 AND l.desired_state != 'absent'
-                     ORDER BY l.stock_id",
+                     WHERE l.platform = ?1 AND l.desired_state != 'absent'",
                 )
                 .map_err(db("feed listings"))?;
             let rows = stmt
                 .query_map(params![platform], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(db("feed listings"))?;
-            rows.collect::<Result<_, _>>().map_err(db("feed listings"))
+            let mut rows: Vec<(String, String)> =
+                rows.collect::<Result<_, _>>().map_err(db("feed listings"))?;
+            // Sorted here rather than by SQLite, which would copy every body
+            // through a temporary B-tree (~9,000 bodies for a 10,000-car feed).
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(rows)
         })
     }
 
