@@ -19,7 +19,8 @@ use forecourt_sdk::{
 };
 use proptest::prelude::*;
 
-const CONFIG: &str = r#"{"dealer_id": "dealer-1"}"#;
+mod common;
+use common::CONFIG;
 const NO_HEADER: &str =
     r#"{"dealer_id": "dealer-1", "has_header": false, "columns": {"stock-id": 0, "make": 1}}"#;
 
@@ -78,19 +79,7 @@ fn debug<T: std::fmt::Debug>(items: &[T]) -> Vec<String> {
 
 /// Tricky documents, each with its configuration.
 fn documents() -> Vec<(String, String, Vec<u8>)> {
-    let mut docs = Vec::new();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for entry in std::fs::read_dir(&fixtures).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if name.starts_with('.') || name.ends_with(".config.json") {
-            continue;
-        }
-        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-        let config = std::fs::read_to_string(fixtures.join(format!("{stem}.config.json")))
-            .unwrap_or_else(|_| CONFIG.to_string());
-        docs.push((name.clone(), config, std::fs::read(&path).unwrap()));
-    }
+    let mut docs = common::fixtures();
     let utf16: Vec<u8> = [0xff, 0xfe]
         .into_iter()
         .chain(

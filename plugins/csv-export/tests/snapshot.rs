@@ -14,7 +14,8 @@ use forecourt_sdk::{
     Change, KnownRow, PluginError, PullPage, PullRequest, SnapshotPage, SnapshotSource, Source,
 };
 
-const CONFIG: &str = r#"{"dealer_id": "dealer-1"}"#;
+mod common;
+use common::CONFIG;
 
 fn pull(config: &str, doc: &str) -> Result<PullPage, PluginError> {
     CsvExport::pull(PullRequest {
@@ -117,18 +118,8 @@ fn stock_doc_delimited(rows: usize, d: char) -> String {
 
 #[test]
 fn first_pull_equals_pull_on_every_fixture() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&fixtures).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if name.starts_with('.') || name.ends_with(".config.json") {
-            continue;
-        }
-        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-        let config = std::fs::read_to_string(fixtures.join(format!("{stem}.config.json")))
-            .unwrap_or_else(|_| CONFIG.to_string());
-        let doc = std::fs::read(&path).unwrap();
+    for (name, config, doc) in common::fixtures() {
         let pulled = CsvExport::pull(PullRequest {
             config: config.clone(),
             cursor: None,
